@@ -1,0 +1,109 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "smsdesk",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "smsdesk", targets: ["smsdesk"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Pure domain: no I/O, Foundation only.
+        .target(name: "SMSCore", swiftSettings: swiftSettings),
+        // One adapter per SMS provider behind one protocol.
+        .target(
+            name: "SMSProviders",
+            dependencies: [
+                "SMSCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Storage protocols, records and the SQL schema shared by both backends.
+        .target(name: "SMSStore", swiftSettings: swiftSettings),
+        .target(
+            name: "SMSStoreSQLite",
+            dependencies: ["SMSStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMSStorePostgres",
+            dependencies: [
+                "SMSStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMSDispatch",
+            dependencies: ["SMSCore", "SMSStore", "SMSProviders", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMSConversations",
+            dependencies: ["SMSCore", "SMSStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SMSServer",
+            dependencies: [
+                "SMSCore", "SMSStore", "SMSStoreSQLite", "SMSStorePostgres", "SMSProviders",
+                "SMSDispatch", "SMSConversations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Web")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "smsdesk",
+            dependencies: [
+                "SMSServer", "SMSStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SMSCoreTests", dependencies: ["SMSCore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SMSStoreTests",
+            dependencies: ["SMSStore", "SMSStoreSQLite", "SMSStorePostgres"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMSServerTests",
+            dependencies: [
+                "SMSServer", "SMSStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import SMSStore
+
+/// The session cookie's name and attributes.
+enum SessionCookie {
+    static let name = "smsdesk_session"
+
+    static func make(token: String, secure: Bool) -> Cookie {
+        Cookie(name: name, value: token, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    static func expired(secure: Bool) -> Cookie {
+        Cookie(name: name, value: "", expires: Date(timeIntervalSince1970: 0), path: "/", secure: secure,
+               httpOnly: true, sameSite: .strict)
+    }
+}
+
+/// Finds who is calling: `Authorization: Bearer <API key>` or the session
+/// cookie. It never refuses a request itself (except a bad bearer key):
+/// `AccessMiddleware` decides per route.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let storage: Storage
+    let sessionIdleTimeout: TimeInterval
+
+    /// Activity is written back at most this often per session or key.
+    static let touchInterval: TimeInterval = 60
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let now = Date()
+        if let authorization = request.headers[.authorization] {
+            guard authorization.lowercased().hasPrefix("bearer ") else {
+                throw APIError(status: .unauthorized, code: "unauthenticated", message: "Authorization must be 'Bearer <API key>'")
+            }
+            let key = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            guard let apiKey = try await storage.apiKeys.activeKey(hash: Secrets.sha256Hex(key)) else {
+                throw APIError(status: .unauthorized, code: "unauthenticated", message: "unknown or revoked API key")
+            }
+            if apiKey.lastUsedAt.map({ now.timeIntervalSince($0) >= Self.touchInterval }) ?? true {
+                try await storage.apiKeys.markUsed(id: apiKey.id, at: now)
+            }
+            context.principal = Principal(role: apiKey.role, user: nil, apiKeyName: apiKey.name, credential: .apiKey(id: apiKey.id))
+            context.logger[metadataKey: "principal"] = "apikey:\(apiKey.id)"
+        } else if let token = request.cookies[SessionCookie.name]?.value, !token.isEmpty {
+            let hash = Secrets.sha256Hex(token)
+            if let session = try await storage.sessions.session(tokenHash: hash, now: now),
+               let user = try await storage.users.user(id: session.userID), !user.disabled {
+                if now.timeIntervalSince(session.lastSeenAt) >= Self.touchInterval {
+                    try await storage.sessions.touch(tokenHash: hash, at: now, expiresAt: now.addingTimeInterval(sessionIdleTimeout))
+                }
+                context.principal = Principal(
+                    role: user.role, user: user, apiKeyName: nil,
+                    credential: .session(tokenHash: hash, csrfToken: session.csrfToken))
+                context.logger[metadataKey: "principal"] = "user:\(user.id)"
+            }
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Every store of SMSDesk over one database. Both backends share these SQL
+/// implementations; only connection handling, migrations' DDL and the few
+/// statements whose semantics differ are backend-specific.
+public struct Storage: Sendable {
+    public let database: any SQLDatabase
+    public let users: any UserStore
+    public let sessions: any SessionStore
+    public let apiKeys: any APIKeyStore
+    public let loginFailures: any LoginFailureStore
+    public let audit: any AuditStore
+
+    public init(database: any SQLDatabase) {
+        self.database = database
+        users = SQLUserStore(db: database)
+        sessions = SQLSessionStore(db: database)
+        apiKeys = SQLAPIKeyStore(db: database)
+        loginFailures = SQLLoginFailureStore(db: database)
+        audit = SQLAuditStore(db: database)
+    }
+
+    /// Brings the schema up to date; see `Migrator`.
+    public func migrate(now: Date = Date()) async throws -> [Migration] {
+        try await Migrator(database: database).run(now: now)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SMSStore
+
+/// The multi-node backend: a PostgresNIO connection pool. Several SMSDesk
+/// processes may share one PostgreSQL database.
+public final class PostgresDatabase: SQLDatabase {
+    public let dialect = SQLDialect.postgres
+    private let client: PostgresClient
+    private let runTask: Task<Void, Never>
+
+    /// Connects to `url` (`postgres://user:password@host:port/database`,
+    /// optional `?sslmode=disable|prefer|require`). The pool runs until `close()`.
+    public init(url: String, logger: Logger) throws {
+        let configuration = try Self.configuration(from: url)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = self.client
+        // The pool's run loop lives exactly as long as this object: `close()` cancels it.
+        runTask = Task { await client.run() }
+    }
+
+    static func configuration(from url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url),
+              let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
+        else { throw StoreError.configuration("database URL must look like postgres://user:password@host:port/database") }
+        guard let host = components.host, !host.isEmpty else {
+            throw StoreError.configuration("database URL has no host")
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let sslmode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslmode {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw StoreError.configuration("database URL: unknown sslmode \(sslmode)")
+        }
+        var config = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432,
+            username: components.user?.removingPercentEncoding ?? "postgres",
+            password: components.password?.removingPercentEncoding,
+            database: database.isEmpty ? nil : database, tls: tls)
+        config.options.maximumConnections = 20
+        return config
+    }
+
+    public func query(_ sql: SQL) async throws -> [SQLRow] {
+        try await client.withConnection { connection in
+            try await Self.run(connection, sql)
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            _ = try await Self.run(connection, "BEGIN")
+            do {
+                let result = try await body(ConnectionExecutor(connection: connection))
+                _ = try await Self.run(connection, "COMMIT")
+                return result
+            } catch {
+                _ = try? await Self.run(connection, "ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func lockForMigration(in tx: any SQLExecutor) async throws {
+        // A transaction-scoped advisory lock: one node migrates, the others wait and then find it done.
+        try await tx.query("SELECT pg_advisory_xact_lock(\(Int64(0x534D_5344_4553_4B)))")
+    }
+
+    public func ping() async -> Bool {
+        (try? await query("SELECT 1 AS one").first?.int("one")) == 1
+    }
+
+    public func close() async throws {
+        runTask.cancel()
+        await runTask.value
+    }
+
+    struct ConnectionExecutor: SQLExecutor {
+        let connection: PostgresConnection
+        var dialect: SQLDialect { .postgres }
+        func query(_ sql: SQL) async throws -> [SQLRow] { try await PostgresDatabase.run(connection, sql) }
+    }
+
+    static func run(_ connection: PostgresConnection, _ sql: SQL) async throws -> [SQLRow] {
+        let (text, values) = sql.render(for: .postgres)
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .null: binds.appendNull()
+            case .integer(let i): binds.append(i)
+            case .real(let d): binds.append(d)
+            case .text(let s): binds.append(s)
+            case .blob(let b): binds.append(ByteBuffer(bytes: b))
+            case .bool(let b): binds.append(b)
+            }
+        }
+        do {
+            let sequence = try await connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: quietLogger)
+            var rows: [SQLRow] = []
+            var columns: [String]?
+            for try await row in sequence {
+                var names: [String] = []
+                var cells: [SQLValue] = []
+                for cell in row {
+                    if columns == nil { names.append(cell.columnName) }
+                    cells.append(try decode(cell))
+                }
+                if columns == nil { columns = names }
+                rows.append(SQLRow(columns: columns ?? names, values: cells))
+            }
+            return rows
+        } catch let error as PSQLError {
+            if let state = error.serverInfo?[.sqlState] {
+                let message = error.serverInfo?[.message] ?? state
+                if state == "23505" { throw StoreError.conflict(field: "", message: message) }
+                throw StoreError.database("\(message) (SQLSTATE \(state))")
+            }
+            throw StoreError.database("PostgreSQL: \(error.code)")
+        }
+    }
+
+    static func decode(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+        case .float4, .float8: return .real(try cell.decode(Double.self))
+        case .numeric: return .real(Double(try cell.decode(String.self)) ?? .nan)
+        case .bool: return .bool(try cell.decode(Bool.self))
+        case .bytea:
+            var buffer = try cell.decode(ByteBuffer.self)
+            return .blob(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    private static let quietLogger = Logger(label: "smsdesk.store.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+}

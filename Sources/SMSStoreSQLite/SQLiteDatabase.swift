@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+import SMSStore
+
+/// The embedded backend: one SQLite file through GRDB, in WAL mode, so
+/// readers run concurrently with the single writer.
+///
+/// Transactions take a process-wide async lock and hold GRDB's writer
+/// connection across awaits (`allowsUnsafeTransactions`), so store code can be
+/// written once as `async` for both backends.
+public final class SQLiteDatabase: SQLDatabase {
+    public let dialect = SQLDialect.sqlite
+    private let pool: DatabasePool
+    private let writeLock = AsyncLock()
+
+    /// Opens (creating if needed) the database file at `path`.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.allowsUnsafeTransactions = true
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError.configuration("cannot open SQLite database \(path): \(error)")
+        }
+    }
+
+    public func query(_ sql: SMSStore.SQL) async throws -> [SQLRow] {
+        let (text, binds) = sql.render(for: .sqlite)
+        if Self.isRead(text) {
+            return try await Self.translate { try await self.pool.read { db in try Self.run(db, text, binds) } }
+        }
+        return try await writeLock.withLock {
+            try await Self.translate { try await self.pool.writeWithoutTransaction { db in try Self.run(db, text, binds) } }
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await writeLock.withLock {
+            try await self.finish("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(TransactionExecutor(pool: pool))
+                try await self.finish("COMMIT")
+                return result
+            } catch {
+                try? await self.finish("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs BEGIN/COMMIT/ROLLBACK even when the calling task is cancelled, so a
+    /// cancelled request never leaves the writer inside a transaction.
+    private func finish(_ statement: String) async throws {
+        let pool = self.pool
+        try await Task { try await Self.translate { try await pool.writeWithoutTransaction { db in try db.execute(sql: statement) } } }.value
+    }
+
+    public func lockForMigration(in tx: any SQLExecutor) async throws {
+        // BEGIN IMMEDIATE already holds SQLite's write lock for the whole transaction.
+    }
+
+    public func ping() async -> Bool {
+        (try? await query("SELECT 1 AS one").first?.int("one")) == 1
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    /// Copies the live database into a new file with SQLite's online backup.
+    public func backup(to path: String) async throws {
+        let destination = try DatabaseQueue(path: path)
+        try pool.backup(to: destination)
+        try destination.close()
+    }
+
+    struct TransactionExecutor: SQLExecutor {
+        let pool: DatabasePool
+        var dialect: SQLDialect { .sqlite }
+        func query(_ sql: SMSStore.SQL) async throws -> [SQLRow] {
+            let (text, binds) = sql.render(for: .sqlite)
+            return try await SQLiteDatabase.translate {
+                try await pool.writeWithoutTransaction { db in try SQLiteDatabase.run(db, text, binds) }
+            }
+        }
+    }
+
+    static func isRead(_ text: String) -> Bool {
+        let head = text.drop(while: { $0.isWhitespace }).prefix(6).uppercased()
+        return head == "SELECT"
+    }
+
+    static func run(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
+        let statement = try db.makeStatement(sql: text)
+        try statement.setArguments(StatementArguments(binds.map(databaseValue)))
+        let columns = statement.columnNames
+        var rows: [SQLRow] = []
+        let cursor = try Row.fetchCursor(statement)
+        while let row = try cursor.next() {
+            rows.append(SQLRow(columns: columns, values: row.databaseValues.map(sqlValue)))
+        }
+        return rows
+    }
+
+    static func databaseValue(_ v: SQLValue) -> DatabaseValue {
+        switch v {
+        case .null: .null
+        case .integer(let i): i.databaseValue
+        case .real(let d): d.databaseValue
+        case .text(let s): s.databaseValue
+        case .blob(let b): Data(b).databaseValue
+        case .bool(let b): (b ? Int64(1) : Int64(0)).databaseValue
+        }
+    }
+
+    static func sqlValue(_ v: DatabaseValue) -> SQLValue {
+        switch v.storage {
+        case .null: .null
+        case .int64(let i): .integer(i)
+        case .double(let d): .real(d)
+        case .string(let s): .text(s)
+        case .blob(let d): .blob([UInt8](d))
+        }
+    }
+
+    /// Maps SQLite errors to `StoreError`; a broken UNIQUE rule becomes `.conflict`.
+    static func translate<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            if error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+                || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw StoreError.conflict(field: "", message: error.message ?? "unique constraint failed")
+            }
+            throw StoreError.database(error.message ?? "\(error.resultCode)")
+        }
+    }
+}
+
+/// A first-in, first-out async mutex. Waiting is not cancellable, so the
+/// holder always releases what it took.
+actor AsyncLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if !locked {
+            locked = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func unlock() {
+        if waiters.isEmpty {
+            locked = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+
+    nonisolated func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await lock()
+        do {
+            let result = try await body()
+            await unlock()
+            return result
+        } catch {
+            await unlock()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SMSServer
+import SMSStore
+
+@main
+struct SMSDesk: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smsdesk",
+        abstract: "SMSDesk: an SMS contact center in one binary.",
+        version: SMSDeskVersion.current,
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self])
+}
+
+/// Where the data lives; shared by every command that opens the database.
+struct StorageOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Folder for the embedded SQLite database (env SMSDESK_DATA_DIR).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("database-url"),
+            help: "PostgreSQL URL, postgres://user:password@host:port/db (env SMSDESK_DATABASE_URL); default: SQLite in the data dir.")
+    var databaseURL: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env SMSDESK_LOG_LEVEL).")
+    var logLevel: String?
+
+    /// Flags win over the environment, which wins over defaults.
+    func config() throws -> AppConfig {
+        let env = ProcessInfo.processInfo.environment
+        var config = AppConfig()
+        config.dataDirectory = dataDirectory ?? env["SMSDESK_DATA_DIR"] ?? config.dataDirectory
+        config.databaseURL = databaseURL ?? env["SMSDESK_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let level = logLevel ?? env["SMSDESK_LOG_LEVEL"] {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ValidationError("unknown log level '\(level)'")
+            }
+            config.logLevel = parsed
+        }
+        if let cost = env["SMSDESK_BCRYPT_COST"] {
+            guard let value = UInt8(cost), (4...31).contains(value) else {
+                throw ValidationError("SMSDESK_BCRYPT_COST must be a number from 4 to 31")
+            }
+            config.bcryptCost = value
+        }
+        return config
+    }
+
+    /// Opens the configured database, runs `body`, and closes the database whatever happens.
+    func withStorage<T>(_ body: (AppConfig, Storage) async throws -> T) async throws -> T {
+        let config = try config()
+        let storage = try await Storage.open(config: config, logger: logger(config))
+        do {
+            let result = try await body(config, storage)
+            try await storage.database.close()
+            return result
+        } catch {
+            try? await storage.database.close()
+            throw error
+        }
+    }
+
+    func logger(_ config: AppConfig, label: String = "smsdesk") -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = config.logLevel
+        return logger
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server.")
+
+    @OptionGroup var storageOptions: StorageOptions
+
+    @Option(help: "Address to listen on (env SMSDESK_HOST).")
+    var host: String?
+
+    @Option(help: "Port to listen on (env SMSDESK_PORT).")
+    var port: Int?
+
+    @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (when served over HTTPS).")
+    var secureCookies = false
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var config = try storageOptions.config()
+        config.host = host ?? env["SMSDESK_HOST"] ?? config.host
+        if let port = port ?? env["SMSDESK_PORT"].flatMap(Int.init) {
+            guard (0...65535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
+            config.port = port
+        }
+        config.secureCookies = secureCookies || env["SMSDESK_SECURE_COOKIES"] == "1"
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = storageOptions.logger(config)
+        let storage = try await Storage.open(config: config, logger: logger)
+        if let password = try await Accounts(storage: storage, bcryptCost: config.bcryptCost).bootstrapAdmin() {
+            say("admin password: \(password)")
+            say("(shown once: sign in as admin and keep it safe)")
+        }
+        let app = try await SMSDeskApp.build(config: config, storage: storage, logger: logger)
+        say("SMSDesk \(SMSDeskVersion.current) listening on http://\(config.host):\(config.port) (\(storage.database.dialect.rawValue))")
+        do {
+            try await app.application.runService()
+        } catch {
+            try? await storage.database.close()
+            throw error
+        }
+        try await storage.database.close()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bring the database schema up to date and exit.")
+    @OptionGroup var storageOptions: StorageOptions
+
+    func run() async throws {
+        try await storageOptions.withStorage { _, storage in
+            let version = try await storage.database.queryFirst("SELECT MAX(version) AS v FROM schema_migrations")?.int("v") ?? 0
+            say("schema version \(version) (\(storage.database.dialect.rawValue))")
+        }
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user and print a generated password.")
+        @Argument(help: "User name (3–32 of a-z 0-9 . _ -).") var name: String
+        @Option(help: "admin, supervisor or agent.") var role: String
+        @Option(name: .customLong("display-name"), help: "Name shown in the UI.") var displayName: String?
+        @OptionGroup var storageOptions: StorageOptions
+
+        func run() async throws {
+            guard let role = Role(rawValue: role), Role.personRoles.contains(role) else {
+                throw ValidationError("--role must be admin, supervisor or agent")
+            }
+            do {
+                try await storageOptions.withStorage { config, storage in
+                let (user, password) = try await Accounts(storage: storage, bcryptCost: config.bcryptCost)
+                    .createUser(username: name, displayName: displayName, role: role)
+                try await storage.audit.append(AuditEntry(at: Date(), actorUserID: nil, actorName: "cli", action: "user.create",
+                                                          targetType: "user", targetID: String(user.id), details: "role=\(role.rawValue)"))
+                say("user \(user.username) (\(user.role.rawValue)) created")
+                say("password: \(password)")
+                }
+            } catch let error as APIError {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+}
+
+struct APIKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "apikey", abstract: "Manage API keys.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key for an integration and print it once.")
+        @Argument(help: "A name for the integration.") var name: String
+        @OptionGroup var storageOptions: StorageOptions
+
+        func run() async throws {
+            do {
+                try await storageOptions.withStorage { config, storage in
+                let (apiKey, key) = try await Accounts(storage: storage, bcryptCost: config.bcryptCost)
+                    .createAPIKey(name: name, createdBy: nil)
+                try await storage.audit.append(AuditEntry(at: Date(), actorUserID: nil, actorName: "cli", action: "apikey.create",
+                                                          targetType: "apikey", targetID: String(apiKey.id), details: "name=\(apiKey.name)"))
+                say("API key \(apiKey.name) created (id \(apiKey.id))")
+                say("key: \(key)")
+                say("(shown once: send it as 'Authorization: Bearer <key>')")
+                }
+            } catch let error as APIError {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+}
+
+/// Writes one line of the command's own output, unbuffered, so a process
+/// reading the server's stdout (an operator's script, the browser tests) sees
+/// it at once.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

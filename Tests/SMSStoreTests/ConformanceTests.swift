@@ -1,0 +1,299 @@
+import Foundation
+import SMSStore
+import Testing
+
+/// A storage behaviour both backends must show.
+struct ConformanceCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let run: @Sendable (Storage) async throws -> Void
+    var testDescription: String { name }
+}
+
+@Suite("Storage conformance: SQLite")
+struct SQLiteConformanceTests {
+    @Test("SQLite", arguments: ConformanceCases.all)
+    func conformance(_ testCase: ConformanceCase) async throws {
+        try await withFreshStorage(.sqlite) { try await testCase.run($0) }
+    }
+
+    @Test("SQLite runs in WAL mode")
+    func walMode() async throws {
+        try await withFreshStorage(.sqlite) { storage in
+            let mode = try await storage.database.queryFirst("PRAGMA journal_mode")?.string("journal_mode")
+            #expect(mode == "wal")
+        }
+    }
+}
+
+@Suite(
+    "Storage conformance: PostgreSQL",
+    .enabled(
+        if: Backend.postgresURL != nil,
+        Comment(rawValue: "PostgreSQL cases skipped (SMSDESK_TEST_DATABASE_URL not set; scripts/test sets it): "
+            + ConformanceCases.all.map(\.name).joined(separator: ", ")))
+)
+struct PostgresConformanceTests {
+    @Test("PostgreSQL", arguments: ConformanceCases.all)
+    func conformance(_ testCase: ConformanceCase) async throws {
+        try await withFreshStorage(.postgres) { try await testCase.run($0) }
+    }
+
+    @Test("two nodes migrating one PostgreSQL database at once apply each migration once")
+    func concurrentMigration() async throws {
+        try await withFreshStorage(.postgres, migrate: false) { storage in
+            async let first = Migrator(database: storage.database).run()
+            async let second = Migrator(database: storage.database).run()
+            let applied = try await first.count + second.count
+            #expect(applied == Migration.all.count)
+        }
+    }
+}
+
+enum ConformanceCases {
+    static let all: [ConformanceCase] = [
+        .init(name: "migrations are idempotent and recorded", run: migrationsIdempotent),
+        .init(name: "an edited shipped migration is refused", run: editedMigrationRefused),
+        .init(name: "a database newer than the code is refused", run: newerSchemaRefused),
+        .init(name: "values round-trip with their types", run: valuesRoundTrip),
+        .init(name: "a failed transaction writes nothing", run: transactionRollback),
+        .init(name: "concurrent transactions serialise", run: concurrentTransactions),
+        .init(name: "users: create, find, list, conflict", run: usersCreateAndFind),
+        .init(name: "users: update and password", run: usersUpdate),
+        .init(name: "sessions: expiry, touch, end all", run: sessions),
+        .init(name: "API keys: active, revoked, used", run: apiKeys),
+        .init(name: "login failures count, reset and are forgotten", run: loginFailures),
+        .init(name: "audit log pages newest first", run: auditLog),
+        .init(name: "schema covers every domain table", run: schemaTables),
+    ]
+
+    static let t0 = Date(millisecondsSince1970: 1_780_000_000_000)
+
+    static func migrationsIdempotent(_ storage: Storage) async throws {
+        let again = try await storage.migrate()
+        #expect(again.isEmpty)
+        let rows = try await storage.database.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+        #expect(try rows.map { try $0.int("version") } == Migration.all.map { Int64($0.version) })
+        #expect(try rows.first?.string("checksum") == Migration.all.first?.checksum(for: storage.database.dialect))
+    }
+
+    static func editedMigrationRefused(_ storage: Storage) async throws {
+        var edited = Migration.all
+        let first = edited[0]
+        edited[0] = Migration(version: first.version, name: first.name, statements: first.statements + ["SELECT 1"])
+        await #expect(throws: StoreError.self) {
+            try await Migrator(database: storage.database).run(migrations: edited)
+        }
+    }
+
+    static func newerSchemaRefused(_ storage: Storage) async throws {
+        try await storage.database.query("""
+            INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (9999, 'future', 'x', 0)
+            """)
+        do {
+            try await storage.migrate()
+            Issue.record("a schema newer than the code was accepted")
+        } catch let StoreError.migration(message) {
+            #expect(message.contains("9999"))
+        }
+    }
+
+    static func valuesRoundTrip(_ storage: Storage) async throws {
+        let text = "Hola 'mundo'; \"quoted\" — ñ €  😀 \\ %_"
+        let row = try await storage.database.transaction { tx in
+            try await tx.query("""
+                INSERT INTO settings (name, value) VALUES (\(text), \(text))
+                """)
+            return try await tx.queryFirst("SELECT name, value FROM settings WHERE name = \(text)")
+        }
+        #expect(try row?.string("value") == text)
+        let big = Int64(9_007_199_254_740_993)
+        let audit = try await storage.audit.append(AuditEntry(
+            at: Date(millisecondsSince1970: big), actorUserID: nil, actorName: text, action: "x", details: nil))
+        #expect(audit.at.millisecondsSince1970 == big)
+        #expect(audit.actorName == text)
+        #expect(audit.actorUserID == nil)
+        #expect(audit.details == nil)
+    }
+
+    static func transactionRollback(_ storage: Storage) async throws {
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await storage.database.transaction { tx in
+                try await tx.query("INSERT INTO settings (name, value) VALUES ('a', '1')")
+                throw Boom()
+            }
+        }
+        #expect(try await storage.database.query("SELECT name FROM settings WHERE name = 'a'").isEmpty)
+        try await storage.database.transaction { tx in
+            try await tx.query("INSERT INTO settings (name, value) VALUES ('b', '2')")
+        }
+        #expect(try await storage.database.query("SELECT name FROM settings WHERE name = 'b'").count == 1)
+    }
+
+    static func concurrentTransactions(_ storage: Storage) async throws {
+        try await storage.database.query("INSERT INTO settings (name, value) VALUES ('counter', '0')")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try await storage.database.transaction { tx in
+                        // Read-modify-write: lost updates show if transactions interleave.
+                        let row = try await tx.queryFirst(
+                            "SELECT value FROM settings WHERE name = 'counter'" + forUpdate(tx.dialect))
+                        let value = Int(try row?.string("value") ?? "0") ?? 0
+                        try await tx.query("UPDATE settings SET value = \(String(value + 1)) WHERE name = 'counter'")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try await storage.database.queryFirst("SELECT value FROM settings WHERE name = 'counter'")
+        #expect(try final?.string("value") == "20")
+    }
+
+    static func forUpdate(_ dialect: SQLDialect) -> SQL {
+        dialect == .postgres ? " FOR UPDATE" : ""
+    }
+
+    static func usersCreateAndFind(_ storage: Storage) async throws {
+        let ana = try await storage.users.create(username: "ana", displayName: "Ana Pérez", role: .agent,
+                                                 passwordHash: "$2b$04$hash", at: t0)
+        #expect(ana.id > 0)
+        #expect(ana.role == .agent)
+        #expect(ana.disabled == false)
+        #expect(ana.createdAt == t0)
+        let bob = try await storage.users.create(username: "bob", displayName: "Bob", role: .supervisor,
+                                                 passwordHash: "h2", at: t0)
+        #expect(try await storage.users.user(id: ana.id) == ana)
+        #expect(try await storage.users.user(id: 999_999) == nil)
+        let credentials = try await storage.users.credentials(username: "ana")
+        #expect(credentials?.user == ana)
+        #expect(credentials?.passwordHash == "$2b$04$hash")
+        #expect(try await storage.users.credentials(username: "nobody") == nil)
+        #expect(try await storage.users.list().map(\.username) == ["ana", "bob"])
+        #expect(try await storage.users.count() == 2)
+        do {
+            _ = try await storage.users.create(username: "ana", displayName: "Other", role: .admin, passwordHash: "x", at: t0)
+            Issue.record("a duplicate user name was accepted")
+        } catch let StoreError.conflict(field, message) {
+            #expect(field == "username")
+            #expect(message.contains("ana"))
+        }
+        #expect(bob.id != ana.id)
+    }
+
+    static func usersUpdate(_ storage: Storage) async throws {
+        let user = try await storage.users.create(username: "carla", displayName: "Carla", role: .agent, passwordHash: "a", at: t0)
+        let later = t0.addingTimeInterval(60)
+        let updated = try await storage.users.update(id: user.id, UserChanges(role: .supervisor, disabled: true), at: later)
+        #expect(updated.role == .supervisor)
+        #expect(updated.disabled)
+        #expect(updated.displayName == "Carla")
+        #expect(updated.updatedAt == later)
+        try await storage.users.setPasswordHash(id: user.id, "b", at: later)
+        #expect(try await storage.users.credentials(username: "carla")?.passwordHash == "b")
+        await #expect(throws: StoreError.notFound("user 424242")) {
+            _ = try await storage.users.update(id: 424_242, UserChanges(disabled: true), at: later)
+        }
+        await #expect(throws: StoreError.notFound("user 424242")) {
+            try await storage.users.setPasswordHash(id: 424_242, "c", at: later)
+        }
+    }
+
+    static func sessions(_ storage: Storage) async throws {
+        let user = try await storage.users.create(username: "dan", displayName: "Dan", role: .agent, passwordHash: "a", at: t0)
+        let other = try await storage.users.create(username: "eve", displayName: "Eve", role: .agent, passwordHash: "a", at: t0)
+        for (hash, owner) in [("s1", user.id), ("s2", user.id), ("s3", other.id)] {
+            try await storage.sessions.create(Session(
+                tokenHash: hash, userID: owner, csrfToken: "csrf-\(hash)", createdAt: t0, lastSeenAt: t0,
+                expiresAt: t0.addingTimeInterval(3600), clientAddress: "127.0.0.1", userAgent: nil))
+        }
+        let s1 = try await storage.sessions.session(tokenHash: "s1", now: t0)
+        #expect(s1?.csrfToken == "csrf-s1")
+        #expect(s1?.clientAddress == "127.0.0.1")
+        #expect(s1?.userAgent == nil)
+        #expect(try await storage.sessions.session(tokenHash: "s1", now: t0.addingTimeInterval(3600)) == nil)
+        try await storage.sessions.touch(tokenHash: "s1", at: t0.addingTimeInterval(1800), expiresAt: t0.addingTimeInterval(7200))
+        #expect(try await storage.sessions.session(tokenHash: "s1", now: t0.addingTimeInterval(3600)) != nil)
+        #expect(try await storage.sessions.deleteAll(userID: user.id) == 2)
+        #expect(try await storage.sessions.session(tokenHash: "s1", now: t0) == nil)
+        #expect(try await storage.sessions.session(tokenHash: "s3", now: t0) != nil)
+        #expect(try await storage.sessions.deleteExpired(now: t0.addingTimeInterval(3601)) == 1)
+        #expect(try await storage.sessions.session(tokenHash: "s3", now: t0) == nil)
+    }
+
+    static func apiKeys(_ storage: Storage) async throws {
+        let first = try await storage.apiKeys.create(name: "crm", prefix: "smsk_abc", keyHash: "h1", role: .integration,
+                                                     createdBy: nil, at: t0)
+        let second = try await storage.apiKeys.create(name: "erp", prefix: "smsk_def", keyHash: "h2", role: .integration,
+                                                      createdBy: nil, at: t0)
+        #expect(try await storage.apiKeys.activeKey(hash: "h1") == first)
+        #expect(try await storage.apiKeys.activeKey(hash: "nope") == nil)
+        try await storage.apiKeys.markUsed(id: first.id, at: t0.addingTimeInterval(5))
+        #expect(try await storage.apiKeys.activeKey(hash: "h1")?.lastUsedAt == t0.addingTimeInterval(5))
+        try await storage.apiKeys.revoke(id: first.id, at: t0.addingTimeInterval(10))
+        #expect(try await storage.apiKeys.activeKey(hash: "h1") == nil)
+        let list = try await storage.apiKeys.list()
+        #expect(list.map(\.id) == [second.id, first.id])
+        #expect(list.last?.revokedAt == t0.addingTimeInterval(10))
+        await #expect(throws: StoreError.self) { try await storage.apiKeys.revoke(id: 987_654, at: t0) }
+    }
+
+    static func loginFailures(_ storage: Storage) async throws {
+        let store = storage.loginFailures
+        var last = LoginFailures(key: "", count: 0, lastFailureAt: t0)
+        for i in 1...5 {
+            last = try await store.recordFailure(key: "user:ana", at: t0.addingTimeInterval(Double(i)), resetAfter: 3600)
+        }
+        #expect(last.count == 5)
+        #expect(last.lastFailureAt == t0.addingTimeInterval(5))
+        #expect(try await store.failures(key: "user:ana")?.count == 5)
+        #expect(try await store.failures(key: "user:bob") == nil)
+        let afterQuiet = try await store.recordFailure(key: "user:ana", at: t0.addingTimeInterval(5 + 3601), resetAfter: 3600)
+        #expect(afterQuiet.count == 1)
+        try await store.reset(key: "user:ana")
+        #expect(try await store.failures(key: "user:ana") == nil)
+    }
+
+    static func auditLog(_ storage: Storage) async throws {
+        for i in 0..<5 {
+            try await storage.audit.append(AuditEntry(at: t0.addingTimeInterval(Double(i)), actorUserID: nil,
+                                                      actorName: "admin", action: "act\(i)", targetType: "user", targetID: "\(i)"))
+        }
+        let page1 = try await storage.audit.list(limit: 3, before: nil)
+        #expect(page1.map(\.action) == ["act4", "act3", "act2"])
+        let page2 = try await storage.audit.list(limit: 3, before: page1.last?.id)
+        #expect(page2.map(\.action) == ["act1", "act0"])
+    }
+
+    static func schemaTables(_ storage: Storage) async throws {
+        let expected = ["agent_chat", "agent_status", "api_keys", "audit_log", "campaign_dids", "campaign_members",
+                        "campaign_supervisors", "campaigns", "canned_responses", "conversation_offers", "conversations",
+                        "dialer_campaigns", "dialers", "dncr", "live_events", "login_failures", "messages",
+                        "opt_out_events", "providers", "schema_migrations", "sessions", "settings", "spool",
+                        "spool_events", "users", "webhook_deliveries", "webhooks"]
+        let sql: SQL = storage.database.dialect == .sqlite
+            ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
+        let tables = try await storage.database.query(sql).map { try $0.string("name") }
+        #expect(tables == expected)
+        // One open conversation per number and campaign (SPEC C10).
+        try await storage.database.query("""
+            INSERT INTO conversations (campaign_id, client_number, state, opened_at, last_activity_at)
+            VALUES (NULL, '+59899000001', 'queued', 1, 1)
+            """)
+        try await storage.database.query("""
+            INSERT INTO campaigns (name, schedule, time_zone, created_at, updated_at) VALUES ('c', '{}', 'UTC', 1, 1)
+            """)
+        let campaign = try await storage.database.queryFirst("SELECT id FROM campaigns WHERE name = 'c'")?.int("id")
+        try await storage.database.query("""
+            INSERT INTO conversations (campaign_id, client_number, state, opened_at, last_activity_at)
+            VALUES (\(campaign), '+59899000001', 'queued', 1, 1)
+            """)
+        await #expect(throws: StoreError.self) {
+            try await storage.database.query("""
+                INSERT INTO conversations (campaign_id, client_number, state, opened_at, last_activity_at)
+                VALUES (\(campaign), '+59899000001', 'assigned', 2, 2)
+                """)
+        }
+    }
+}

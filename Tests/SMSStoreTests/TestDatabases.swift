@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+import SMSStore
+import SMSStorePostgres
+import SMSStoreSQLite
+import Testing
+
+/// The two storage backends every conformance case runs against.
+enum Backend: String, CaseIterable, Sendable {
+    case sqlite
+    case postgres
+
+    /// The PostgreSQL server for tests, from `SMSDESK_TEST_DATABASE_URL` (set by `scripts/test`).
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["SMSDESK_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// Runs `body` on a fresh, migrated database of `backend`, removed afterwards:
+/// a temporary SQLite file, or a new PostgreSQL database on the test server.
+func withFreshStorage(_ backend: Backend, migrate: Bool = true,
+                      _ body: (Storage) async throws -> Void) async throws {
+    switch backend {
+    case .sqlite:
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smsdesk-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = try SQLiteDatabase(path: dir.appendingPathComponent("test.sqlite").path)
+        try await run(Storage(database: database), migrate: migrate, body)
+    case .postgres:
+        let adminURL = try #require(Backend.postgresURL, "SMSDESK_TEST_DATABASE_URL is not set")
+        let name = "smsdesk_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let logger = Logger(label: "test.postgres")
+        let admin = try PostgresDatabase(url: adminURL, logger: logger)
+        try await admin.query(SQL(unsafeRaw: "CREATE DATABASE \(name)"))
+        do {
+            let database = try PostgresDatabase(url: replacingDatabase(in: adminURL, with: String(name)), logger: logger)
+            try await run(Storage(database: database), migrate: migrate, body)
+        } catch {
+            try? await admin.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+            try? await admin.close()
+            throw error
+        }
+        try await admin.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+        try await admin.close()
+    }
+}
+
+private func run(_ storage: Storage, migrate: Bool, _ body: (Storage) async throws -> Void) async throws {
+    do {
+        if migrate { try await storage.migrate() }
+        try await body(storage)
+    } catch {
+        try? await storage.database.close()
+        throw error
+    }
+    try await storage.database.close()
+}
+
+func replacingDatabase(in url: String, with name: String) throws -> String {
+    var components = try #require(URLComponents(string: url))
+    components.path = "/" + name
+    return try #require(components.string)
+}
