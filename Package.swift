@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "SMSCoreTests", dependencies: ["SMSCore"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SMSStoreTests",
-            dependencies: ["SMSStore", "SMSStoreSQLite", "SMSStorePostgres"],
+            dependencies: ["SMSStore", "SMSStoreSQLite", "SMSStorePostgres", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -102,6 +102,8 @@ let package = Package(
             dependencies: [
                 "SMSServer", "SMSStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

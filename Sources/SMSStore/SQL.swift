@@ -178,6 +178,7 @@ public protocol SQLExecutor: Sendable {
 /// A database connection pool of one backend.
 public protocol SQLDatabase: SQLExecutor {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Whether the database answers a trivial query.
     func ping() async -> Bool

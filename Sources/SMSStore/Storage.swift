@@ -21,6 +21,7 @@ public struct Storage: Sendable {
     }
 
     /// Brings the schema up to date; see `Migrator`.
+    @discardableResult
     public func migrate(now: Date = Date()) async throws -> [Migration] {
         try await Migrator(database: database).run(now: now)
     }

@@ -45,12 +45,14 @@ public final class PostgresDatabase: SQLDatabase {
         return config
     }
 
+    @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
         try await client.withConnection { connection in
             try await Self.run(connection, sql)
         }
     }
 
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             _ = try await Self.run(connection, "BEGIN")

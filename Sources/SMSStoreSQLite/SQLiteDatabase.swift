@@ -29,6 +29,7 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    @discardableResult
     public func query(_ sql: SMSStore.SQL) async throws -> [SQLRow] {
         let (text, binds) = sql.render(for: .sqlite)
         if Self.isRead(text) {
@@ -39,6 +40,7 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await writeLock.withLock {
             try await self.finish("BEGIN IMMEDIATE")

@@ -145,7 +145,7 @@ struct UserCommand: AsyncParsableCommand {
                 say("password: \(password)")
                 }
             } catch let error as APIError {
-                throw ValidationError(error.message)
+                throw CLIError(error.message)
             }
         }
     }
@@ -171,7 +171,7 @@ struct APIKeyCommand: AsyncParsableCommand {
                 say("(shown once: send it as 'Authorization: Bearer <key>')")
                 }
             } catch let error as APIError {
-                throw ValidationError(error.message)
+                throw CLIError(error.message)
             }
         }
     }
@@ -182,4 +182,10 @@ struct APIKeyCommand: AsyncParsableCommand {
 /// it at once.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// A refusal of the command's input that needs no usage text.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }

@@ -106,10 +106,17 @@ enum ConformanceCases {
             return try await tx.queryFirst("SELECT name, value FROM settings WHERE name = \(text)")
         }
         #expect(try row?.string("value") == text)
-        let big = Int64(9_007_199_254_740_993)
+        let big = Int64(9_007_199_254_740_993)  // not representable as a Double
+        let values = try #require(try await storage.database.queryFirst(
+            "SELECT \(big) AS n, \(3.25) AS r, \(true) AS b, \(false) AS f"))
+        #expect(try values.int("n") == big)
+        #expect(try values.double("r") == 3.25)
+        #expect(try values.bool("b") == true)
+        #expect(try values.bool("f") == false)
+        let at = Date(millisecondsSince1970: 1_780_000_000_123)
         let audit = try await storage.audit.append(AuditEntry(
-            at: Date(millisecondsSince1970: big), actorUserID: nil, actorName: text, action: "x", details: nil))
-        #expect(audit.at.millisecondsSince1970 == big)
+            at: at, actorUserID: nil, actorName: text, action: "x", details: nil))
+        #expect(audit.at == at)
         #expect(audit.actorName == text)
         #expect(audit.actorUserID == nil)
         #expect(audit.details == nil)

@@ -37,7 +37,7 @@ func withFreshStorage(_ backend: Backend, migrate: Bool = true,
             let database = try PostgresDatabase(url: replacingDatabase(in: adminURL, with: String(name)), logger: logger)
             try await run(Storage(database: database), migrate: migrate, body)
         } catch {
-            try? await admin.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+            _ = try? await admin.query(SQL(unsafeRaw: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
             try? await admin.close()
             throw error
         }

@@ -24,12 +24,24 @@ public struct RouteSpec: Sendable {
     public var path: String
     public var access: Access
     public var doc: RouteDoc
+
+    public init(method: HTTPRequest.Method, path: String, access: Access, doc: RouteDoc) {
+        self.method = method
+        self.path = path
+        self.access = access
+        self.doc = doc
+    }
 }
 
 /// A route as the router received it, whether or not it was declared.
 public struct RegisteredRoute: Sendable, Hashable {
     public var method: String
     public var path: String
+
+    public init(method: String, path: String) {
+        self.method = method
+        self.path = path
+    }
 }
 
 /// Wraps the router so that every registration is recorded, including one
