@@ -82,7 +82,7 @@ enum Migration0001Initial {
           sender {text},
           ports {text},
           number_pattern {text},
-          encoding {text} NOT NULL DEFAULT 'auto' CHECK (encoding IN ('auto', 'gsm7', 'ucs2')),
+          encoding {text} NOT NULL DEFAULT 'auto' CHECK (encoding IN ('auto', 'GSM-7', 'UCS-2')),
           is_default {bool} NOT NULL DEFAULT FALSE,
           rate_per_second {real},
           max_concurrency {int},
