@@ -134,4 +134,34 @@ public protocol SMSProvider: Sendable {
     func inboundMessages(in request: WebhookRequest) throws -> [InboundSMS]
     /// Delivery reports in a webhook request (empty when it carries none).
     func deliveryReports(in request: WebhookRequest) throws -> [DeliveryReport]
+    /// What to answer the provider's webhook call with.
+    var webhookAnswer: WebhookAnswer { get }
+}
+
+/// What our server answers to a provider's webhook call (Twilio wants TwiML,
+/// Jasmin-style gateways want an exact acknowledgement text).
+public struct WebhookAnswer: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String?
+    public var body: String
+
+    public init(status: Int = 200, contentType: String? = nil, body: String = "") {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+}
+
+extension SMSProvider {
+    /// Default: 200 with an empty body.
+    public var webhookAnswer: WebhookAnswer { WebhookAnswer() }
+}
+
+/// A provider whose inbound messages and delivery results are fetched by
+/// polling instead of pushed (Dinstar gateways).
+public protocol PollingSMSProvider: SMSProvider {
+    /// Messages received after `cursor` (nil: from the start), and the cursor to pass next time.
+    func pollInbound(after cursor: String?) async throws -> (messages: [InboundSMS], cursor: String?)
+    /// Delivery results for messages we sent, by provider message id.
+    func pollDeliveryReports(for providerMessageIDs: [String]) async throws -> [DeliveryReport]
 }
