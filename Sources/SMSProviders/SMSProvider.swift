@@ -165,3 +165,11 @@ public protocol PollingSMSProvider: SMSProvider {
     /// Delivery results for messages we sent, by provider message id.
     func pollDeliveryReports(for providerMessageIDs: [String]) async throws -> [DeliveryReport]
 }
+
+/// A webhook body that does not have the fields its provider always sends;
+/// answered with 400 and the reason.
+public struct MalformedWebhook: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "malformed webhook: \(reason)" }
+}
