@@ -68,6 +68,19 @@ let package = Package(
             dependencies: ["SMSCore", "SMSStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // The standalone fake provider behind `smsdesk simulate`.
+        .target(
+            name: "SMSSimulator",
+            dependencies: [
+                "SMSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SMSServer",
             dependencies: [
@@ -88,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "smsdesk",
             dependencies: [
-                "SMSServer", "SMSStore",
+                "SMSServer", "SMSStore", "SMSSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -108,6 +121,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMSSimulatorTests",
+            dependencies: [
+                "SMSSimulator", "SMSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

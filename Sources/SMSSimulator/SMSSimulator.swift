@@ -1,0 +1,1 @@
+// SMSSimulator: the standalone fake SMS provider behind `smsdesk simulate`.
