@@ -43,7 +43,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Storage protocols, records and the SQL schema shared by both backends.
-        .target(name: "SMSStore", swiftSettings: swiftSettings),
+        .target(
+            name: "SMSStore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SMSStoreSQLite",
             dependencies: ["SMSStore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -60,12 +64,16 @@ let package = Package(
         ),
         .target(
             name: "SMSDispatch",
-            dependencies: ["SMSCore", "SMSStore", "SMSProviders", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SMSCore", "SMSStore", "SMSProviders",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SMSConversations",
-            dependencies: ["SMSCore", "SMSStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SMSCore", "SMSStore", "SMSProviders", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The standalone fake provider behind `smsdesk simulate`.
@@ -144,6 +152,8 @@ let package = Package(
                 "SMSServer", "SMSStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                "SMSProviders",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

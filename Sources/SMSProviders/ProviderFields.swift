@@ -41,12 +41,15 @@ public struct ProviderFieldSchema: Sendable, Equatable {
         public var required: Bool
         public var label: String
         public var help: String?
+        /// A secret setting (e.g. a signature secret): stored encrypted, never returned, never logged.
+        public var secret: Bool
 
-        public init(_ key: String, required: Bool, label: String, help: String? = nil) {
+        public init(_ key: String, required: Bool, label: String, help: String? = nil, secret: Bool = false) {
             self.key = key
             self.required = required
             self.label = label
             self.help = help
+            self.secret = secret
         }
     }
 

@@ -20,6 +20,14 @@ public struct AppConfig: Sendable {
     public var sessionIdleTimeout: TimeInterval
     /// Sign-in throttling rules.
     public var loginThrottle: LoginThrottle
+    /// Base64 of the 32-byte key that encrypts secrets at rest; nil: the data directory's `secret.key`.
+    public var secretKey: String?
+    /// The address providers reach this server at (e.g. `https://sms.example.com`), used for the
+    /// webhook URLs given to providers and for checking their signatures; nil: taken from each request.
+    public var publicURL: String?
+    /// Outgoing requests to providers: time to connect, and time for the whole answer.
+    public var providerConnectTimeout: TimeInterval
+    public var providerRequestTimeout: TimeInterval
 
     public init(
         dataDirectory: String = "data",
@@ -30,7 +38,11 @@ public struct AppConfig: Sendable {
         secureCookies: Bool = false,
         bcryptCost: UInt8 = 12,
         sessionIdleTimeout: TimeInterval = 12 * 3600,
-        loginThrottle: LoginThrottle = LoginThrottle()
+        loginThrottle: LoginThrottle = LoginThrottle(),
+        secretKey: String? = nil,
+        publicURL: String? = nil,
+        providerConnectTimeout: TimeInterval = 5,
+        providerRequestTimeout: TimeInterval = 30
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -41,6 +53,10 @@ public struct AppConfig: Sendable {
         self.bcryptCost = bcryptCost
         self.sessionIdleTimeout = sessionIdleTimeout
         self.loginThrottle = loginThrottle
+        self.secretKey = secretKey
+        self.publicURL = publicURL
+        self.providerConnectTimeout = providerConnectTimeout
+        self.providerRequestTimeout = providerRequestTimeout
     }
 
     /// The SQLite file used when no database URL is given.

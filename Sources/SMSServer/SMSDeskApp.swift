@@ -2,9 +2,56 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
+import AsyncHTTPClient
 import Prometheus
+import SMSConversations
+import SMSDispatch
+import SMSProviders
 import SMSStore
 import ServiceLifecycle
+
+/// What the application needs besides its configuration and storage.
+public struct AppDependencies: Sendable {
+    /// Encrypts provider secrets at rest.
+    public var secrets: SecretBox
+    /// The one shared client for outgoing requests to providers.
+    public var httpClient: HTTPClient
+    /// The provider types this build speaks; nil: every adapter, with the
+    /// in-process simulator wired to the inbound pipeline.
+    public var catalog: ProviderCatalog?
+
+    public init(secrets: SecretBox, httpClient: HTTPClient, catalog: ProviderCatalog? = nil) {
+        self.secrets = secrets
+        self.httpClient = httpClient
+        self.catalog = catalog
+    }
+
+    /// The outgoing HTTP client of a server: pooled connections, the configured
+    /// connect and read timeouts, and no redirects (a provider's answer is
+    /// never fetched from another host).
+    public static func makeHTTPClient(config: AppConfig) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(Int64(config.providerConnectTimeout * 1000)),
+                           read: .milliseconds(Int64(config.providerRequestTimeout * 1000))))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}
+
+/// The URLs providers call us at.
+struct WebhookURLs: Sendable {
+    let publicURL: String?
+
+    func path(_ id: Int64, _ token: String) -> String { "/webhooks/\(id)/\(token)" }
+
+    /// The absolute URL, known only when the public address is configured.
+    func absolute(_ id: Int64, _ token: String) -> String? {
+        guard var base = publicURL, !base.isEmpty else { return nil }
+        if base.hasSuffix("/") { base.removeLast() }
+        return base + path(id, token)
+    }
+}
 
 /// The built server: the Hummingbird application plus what tests inspect.
 public struct SMSDeskApp: Sendable {
@@ -16,7 +63,7 @@ public struct SMSDeskApp: Sendable {
     public let storage: Storage
 
     /// Builds the application on an open `storage`; called by `serve` and by tests alike.
-    public static func build(config: AppConfig, storage: Storage, logger: Logger,
+    public static func build(config: AppConfig, storage: Storage, dependencies: AppDependencies, logger: Logger,
                              registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws -> SMSDeskApp {
         let recorder = RecordingRouter(router: Router(context: AppRequestContext.self))
         recorder.add(middleware: RequestMetricsMiddleware(registry: registry))
@@ -30,6 +77,20 @@ public struct SMSDeskApp: Sendable {
         try await AuthController(storage: storage, config: config).addRoutes(to: routes)
         UserController(storage: storage, accounts: accounts).addRoutes(to: routes)
         APIKeyController(storage: storage, accounts: accounts).addRoutes(to: routes)
+        let urls = WebhookURLs(publicURL: config.publicURL)
+        let inbound = InboundPipeline(storage: storage, logger: logger)
+        let reports = DeliveryReportIntake(storage: storage, logger: logger)
+        let catalog = dependencies.catalog ?? .standard(simulatorSink: { id in
+            SimulatorBridge(providerID: id, inbound: inbound, reports: reports, logger: logger)
+        })
+        let pool = ProviderPool(
+            storage: storage, secrets: dependencies.secrets, catalog: catalog,
+            http: ProviderHTTP(client: dependencies.httpClient), requestTimeout: config.providerRequestTimeout,
+            webhookURL: { urls.absolute($0, $1) })
+        ProviderController(storage: storage, catalog: catalog, pool: pool, secrets: dependencies.secrets,
+                           webhookURL: { urls.absolute($0, $1) ?? urls.path($0, $1) }).addRoutes(to: routes)
+        WebhookController(storage: storage, pool: pool, inbound: inbound, reports: reports,
+                          publicURL: config.publicURL).addRoutes(to: routes)
         OperationsController(storage: storage, registry: registry, openAPI: { document.withLockedValue { $0 } }).addRoutes(to: routes)
         let openAPI = try OpenAPIDocument.build(routes: routes.declared, version: SMSDeskVersion.current)
         document.withLockedValue { $0 = openAPI }
@@ -41,7 +102,7 @@ public struct SMSDeskApp: Sendable {
         let application = Application(
             router: recorder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SMSDesk"),
-            services: [SessionSweeper(storage: storage, logger: logger)],
+            services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool)],
             logger: logger)
         return SMSDeskApp(application: application, registeredRoutes: recorder.registered,
                           declaredRoutes: routes.declared, storage: storage)
@@ -75,5 +136,36 @@ struct SessionSweeper: Service {
 
     private func sleepUntilNextSweep() async throws {
         try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(600)) }
+    }
+}
+
+/// Hands what the in-process simulator produces to the same entry points a
+/// real provider's webhook reaches.
+struct SimulatorBridge: SimulatorSink {
+    let providerID: Int64
+    let inbound: InboundPipeline
+    let reports: DeliveryReportIntake
+    let logger: Logger
+
+    func simulatorDelivered(_ report: DeliveryReport) async {
+        do { try await reports.receive(report, providerID: providerID) } catch {
+            logger.warning("simulator delivery report not stored", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func simulatorReceived(_ message: InboundSMS) async {
+        do { _ = try await inbound.receive(message, providerID: providerID) } catch {
+            logger.warning("simulator reply not stored", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Stops the provider adapters' background work when the server shuts down.
+struct ProviderPoolShutdown: Service {
+    let pool: ProviderPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.shutdown()
     }
 }

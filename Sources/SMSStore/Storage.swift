@@ -10,6 +10,8 @@ public struct Storage: Sendable {
     public let apiKeys: any APIKeyStore
     public let loginFailures: any LoginFailureStore
     public let audit: any AuditStore
+    public let providers: any ProviderStore
+    public let inbound: any InboundStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -18,6 +20,8 @@ public struct Storage: Sendable {
         apiKeys = SQLAPIKeyStore(db: database)
         loginFailures = SQLLoginFailureStore(db: database)
         audit = SQLAuditStore(db: database)
+        providers = SQLProviderStore(db: database)
+        inbound = SQLInboundStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

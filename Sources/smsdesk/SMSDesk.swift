@@ -10,7 +10,7 @@ struct SMSDesk: AsyncParsableCommand {
         commandName: "smsdesk",
         abstract: "SMSDesk: an SMS contact center in one binary.",
         version: SMSDeskVersion.current,
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self])
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self, Simulate.self])
 }
 
 /// Where the data lives; shared by every command that opens the database.
@@ -37,6 +37,7 @@ struct StorageOptions: ParsableArguments {
             }
             config.logLevel = parsed
         }
+        config.secretKey = env["SMSDESK_SECRET_KEY"]
         if let cost = env["SMSDESK_BCRYPT_COST"] {
             guard let value = UInt8(cost), (4...31).contains(value) else {
                 throw ValidationError("SMSDESK_BCRYPT_COST must be a number from 4 to 31")
@@ -81,6 +82,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (when served over HTTPS).")
     var secureCookies = false
 
+    @Option(name: .customLong("public-url"),
+            help: "Address providers reach this server at, e.g. https://sms.example.com (env SMSDESK_PUBLIC_URL); used for webhook URLs and signatures.")
+    var publicURL: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var config = try storageOptions.config()
@@ -90,21 +95,28 @@ struct Serve: AsyncParsableCommand {
             config.port = port
         }
         config.secureCookies = secureCookies || env["SMSDESK_SECURE_COOKIES"] == "1"
+        config.publicURL = publicURL ?? env["SMSDESK_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = storageOptions.logger(config)
+        let secrets = try SecretBox.load(base64: config.secretKey, dataDirectory: config.dataDirectory)
         let storage = try await Storage.open(config: config, logger: logger)
         if let password = try await Accounts(storage: storage, bcryptCost: config.bcryptCost).bootstrapAdmin() {
             say("admin password: \(password)")
             say("(shown once: sign in as admin and keep it safe)")
         }
-        let app = try await SMSDeskApp.build(config: config, storage: storage, logger: logger)
-        say("SMSDesk \(SMSDeskVersion.current) listening on http://\(config.host):\(config.port) (\(storage.database.dialect.rawValue))")
+        let httpClient = AppDependencies.makeHTTPClient(config: config)
         do {
+            let app = try await SMSDeskApp.build(
+                config: config, storage: storage, dependencies: AppDependencies(secrets: secrets, httpClient: httpClient),
+                logger: logger)
+            say("SMSDesk \(SMSDeskVersion.current) listening on http://\(config.host):\(config.port) (\(storage.database.dialect.rawValue))")
             try await app.application.runService()
         } catch {
+            try? await httpClient.shutdown()
             try? await storage.database.close()
             throw error
         }
+        try await httpClient.shutdown()
         try await storage.database.close()
     }
 }

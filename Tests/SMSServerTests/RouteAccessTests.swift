@@ -22,6 +22,16 @@ let expectedAccess: [String: Access] = [
     "DELETE /api/v1/apikeys/{id}": .admin,
     "GET /metrics": .roles([.admin, .supervisor, .integration]),
     "GET /openapi.json": .anyone,
+    "GET /api/v1/provider-types": .staff,
+    "GET /api/v1/providers": .staff,
+    "GET /api/v1/providers/{id}": .staff,
+    "POST /api/v1/providers": .admin,
+    "PATCH /api/v1/providers/{id}": .admin,
+    "DELETE /api/v1/providers/{id}": .admin,
+    "POST /api/v1/providers/{id}/default": .admin,
+    "POST /api/v1/providers/{id}/test": .admin,
+    "POST /webhooks/{id}/{token}": .providerWebhook,
+    "GET /webhooks/{id}/{token}": .providerWebhook,
 ]
 
 func key(_ method: String, _ path: String) -> String { "\(method) \(RouteAudit.normalise(path))" }
@@ -71,6 +81,7 @@ struct RouteAccessTests {
                         name: "dummy", prefix: "p", keyHash: UUID().uuidString, role: .integration, createdBy: nil, at: Date())
                     let uri = route.path
                         .replacingOccurrences(of: "{id}", with: route.path.contains("apikeys") ? "\(dummyKey.id)" : "\(target.id)")
+                        .replacingOccurrences(of: "{token}", with: "not-a-token")
                     let body: [String: Any]? = route.method == .get || route.method == .delete ? nil : [:]
                     let response = try await client.executeJSON(uri, method: route.method, json: body, as: credential)
                     let name = "\(route.method.rawValue) \(route.path) as \(role?.rawValue ?? "anonymous")"

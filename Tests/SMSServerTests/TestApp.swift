@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -61,14 +62,15 @@ struct TestApp: Sendable {
     let config: AppConfig
     let logs: LogCapture
 
-    static func with(_ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void) async throws {
+    static func with(publicURL: String? = nil, _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smsdesk-app-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = AppConfig(dataDirectory: dir.path, port: 0, bcryptCost: 4)
+        let config = AppConfig(dataDirectory: dir.path, port: 0, bcryptCost: 4, publicURL: publicURL)
         let logs = LogCapture()
         let storage = try await Storage.open(config: config, logger: logs.logger())
-        let app = try await SMSDeskApp.build(config: config, storage: storage, logger: logs.logger())
+        let dependencies = AppDependencies(secrets: SecretBox(key: SymmetricKey(size: .bits256)), httpClient: .shared)
+        let app = try await SMSDeskApp.build(config: config, storage: storage, dependencies: dependencies, logger: logs.logger())
         let testApp = TestApp(app: app, storage: storage, config: config, logs: logs)
         do {
             try await app.application.test(.router) { client in try await body(testApp, client) }
@@ -125,4 +127,37 @@ extension TestClientProtocol {
                              text: response.body.getString(at: 0, length: response.body.readableBytes) ?? "")
         }
     }
+}
+
+/// A tiny HTTP server on 127.0.0.1 for tests of outgoing provider requests:
+/// answers every request with `answer` and records its Authorization header.
+enum LocalHTTPServer {
+    struct Received: Sendable {
+        var path: String
+        var authorization: String?
+    }
+
+    final class Log: Sendable {
+        let entries = NIOLockedValueBox<[Received]>([])
+        var count: Int { entries.withLockedValue { $0.count } }
+        var first: Received? { entries.withLockedValue { $0.first } }
+    }
+
+    static func with(answer: String, _ body: @Sendable (String, Log) async throws -> Void) async throws {
+        let log = Log()
+        let router = Router()
+        router.get("/send") { request, _ -> String in
+            log.entries.withLockedValue {
+                $0.append(Received(path: request.uri.path, authorization: request.headers[.authorization]))
+            }
+            return answer
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            guard let port = client.port else { throw TestError.noPort }
+            try await body("http://127.0.0.1:\(port)", log)
+        }
+    }
+
+    enum TestError: Error { case noPort }
 }

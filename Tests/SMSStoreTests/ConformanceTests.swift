@@ -64,7 +64,108 @@ enum ConformanceCases {
         .init(name: "login failures count, reset and are forgotten", run: loginFailures),
         .init(name: "audit log pages newest first", run: auditLog),
         .init(name: "schema covers every domain table", run: schemaTables),
+        .init(name: "providers: create, update, secrets as bytes, name conflict", run: providersCRUD),
+        .init(name: "providers: default rule (none marked: first; marking clears the other)", run: providerDefault),
+        .init(name: "providers: delete refused while a dialer uses it", run: providerDeleteRefused),
+        .init(name: "inbound messages and delivery reports are recorded once", run: inboundDedupe),
     ]
+
+    static func provider(_ name: String, type: String = "Twilio") -> ProviderRecord {
+        ProviderRecord(name: name, type: type, url: "https://api.example.com", username: "AC1",
+                       secretCiphertext: [0, 1, 2, 255], sender: "+15550001", numberPattern: "^\\+1\\d{10}$",
+                       encoding: "auto", ratePerSecond: 10.5, maxConcurrency: 4, settings: ["b": "2", "a": "1"],
+                       webhookToken: "tok-\(name)", createdAt: t0, updatedAt: t0)
+    }
+
+    static func providersCRUD(_ storage: Storage) async throws {
+        let created = try await storage.providers.create(provider("main"))
+        #expect(created.id > 0)
+        #expect(created.secretCiphertext == [0, 1, 2, 255])
+        #expect(created.settings == ["a": "1", "b": "2"])
+        #expect(created.ratePerSecond == 10.5)
+        #expect(created.maxConcurrency == 4)
+        #expect(created.isDefault == false)
+        #expect(try await storage.providers.provider(id: created.id) == created)
+        var changed = created
+        changed.name = "renamed"
+        changed.secretCiphertext = nil
+        changed.ratePerSecond = nil
+        let updated = try await storage.providers.update(changed, at: t0.addingTimeInterval(1))
+        #expect(updated.name == "renamed")
+        #expect(updated.secretCiphertext == nil)
+        #expect(updated.ratePerSecond == nil)
+        #expect(updated.webhookToken == created.webhookToken)
+        _ = try await storage.providers.create(provider("other"))
+        do {
+            _ = try await storage.providers.create(provider("renamed"))
+            Issue.record("duplicate provider name accepted")
+        } catch let StoreError.conflict(field, _) {
+            #expect(field == "name")
+        }
+        #expect(try await storage.providers.list().map(\.name) == ["renamed", "other"])
+    }
+
+    static func providerDefault(_ storage: Storage) async throws {
+        #expect(try await storage.providers.effectiveDefault() == nil)
+        let first = try await storage.providers.create(provider("first"))
+        let second = try await storage.providers.create(provider("second"))
+        #expect(try await storage.providers.effectiveDefault()?.id == first.id)
+        try await storage.providers.makeDefault(id: second.id, at: t0)
+        #expect(try await storage.providers.effectiveDefault()?.id == second.id)
+        try await storage.providers.makeDefault(id: first.id, at: t0)
+        let defaults = try await storage.providers.list().filter(\.isDefault)
+        #expect(defaults.map(\.id) == [first.id])
+        try await storage.providers.makeDefault(id: first.id, at: t0)
+        #expect(try await storage.providers.list().filter(\.isDefault).count == 1)
+        await #expect(throws: StoreError.notFound("provider 999999")) {
+            try await storage.providers.makeDefault(id: 999_999, at: t0)
+        }
+    }
+
+    static func providerDeleteRefused(_ storage: Storage) async throws {
+        let used = try await storage.providers.create(provider("used"))
+        let free = try await storage.providers.create(provider("free"))
+        try await storage.database.query("""
+            INSERT INTO dialers (name, provider_id, schedule, time_zone, created_at, updated_at)
+            VALUES ('Bulk MX', \(used.id), '{}', 'UTC', 1, 1)
+            """)
+        #expect(try await storage.providers.dialerNames(usingProvider: used.id) == ["Bulk MX"])
+        do {
+            try await storage.providers.delete(id: used.id)
+            Issue.record("deleting a provider in use was accepted")
+        } catch let StoreError.conflict(field, message) {
+            #expect(field == "dialers")
+            #expect(message.contains("Bulk MX"))
+        }
+        #expect(try await storage.providers.provider(id: used.id) != nil)
+        try await storage.providers.delete(id: free.id)
+        #expect(try await storage.providers.provider(id: free.id) == nil)
+        await #expect(throws: StoreError.notFound("provider \(free.id)")) { try await storage.providers.delete(id: free.id) }
+    }
+
+    static func inboundDedupe(_ storage: Storage) async throws {
+        let p = try await storage.providers.create(provider("in"))
+        let message = InboundMessage(providerID: p.id, providerMessageID: "SM1", from: "+15550002", to: "+15550001",
+                                     body: "Hola 👋", receivedAt: t0)
+        let stored = try #require(try await storage.inbound.record(message))
+        #expect(stored.body == "Hola 👋")
+        #expect(try await storage.inbound.record(message) == nil)
+        var noID = message
+        noID.providerMessageID = nil
+        #expect(try await storage.inbound.record(noID) != nil)
+        #expect(try await storage.inbound.record(noID) != nil)
+        #expect(try await storage.inbound.unrouted(limit: 10).count == 3)
+        let report = DeliveryReportRecord(providerID: p.id, providerMessageID: "SMout", outcome: "delivered",
+                                          reportedAt: t0, receivedAt: t0)
+        #expect(try await storage.inbound.record(report) != nil)
+        #expect(try await storage.inbound.record(report) == nil)
+        var failed = report
+        failed.outcome = "failed"
+        failed.code = "30003"
+        #expect(try await storage.inbound.record(failed) != nil)
+        #expect(try await storage.inbound.deliveryReports(providerID: p.id, providerMessageID: "SMout").map(\.outcome)
+                == ["delivered", "failed"])
+    }
 
     static let t0 = Date(millisecondsSince1970: 1_780_000_000_000)
 
@@ -274,7 +375,7 @@ enum ConformanceCases {
 
     static func schemaTables(_ storage: Storage) async throws {
         let expected = ["agent_chat", "agent_status", "api_keys", "audit_log", "campaign_dids", "campaign_members",
-                        "campaign_supervisors", "campaigns", "canned_responses", "conversation_offers", "conversations",
+                        "campaign_supervisors", "campaigns", "canned_responses", "conversation_offers", "conversations", "delivery_reports",
                         "dialer_campaigns", "dialers", "dncr", "live_events", "login_failures", "messages",
                         "opt_out_events", "providers", "schema_migrations", "sessions", "settings", "spool",
                         "spool_events", "users", "webhook_deliveries", "webhooks"]

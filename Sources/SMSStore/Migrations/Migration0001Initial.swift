@@ -298,6 +298,22 @@ enum Migration0001Initial {
         "CREATE INDEX messages_conversation ON messages (conversation_id, id)",
         "CREATE INDEX messages_search ON messages (campaign_id, created_at)",
         "CREATE UNIQUE INDEX messages_inbound_dedupe ON messages (provider_id, provider_message_id) WHERE direction = 'in'",
+        // Delivery reports as received, matched to spool rows when the send's answer is known
+        // (a report may arrive before the provider's answer to the send is recorded).
+        """
+        CREATE TABLE delivery_reports (
+          id {id},
+          provider_id {int} NOT NULL,
+          provider_message_id {text} NOT NULL,
+          outcome {text} NOT NULL CHECK (outcome IN ('delivered', 'failed', 'pending')),
+          code {text},
+          detail {text},
+          reported_at {int} NOT NULL,
+          received_at {int} NOT NULL,
+          spool_id {int}
+        )
+        """,
+        "CREATE UNIQUE INDEX delivery_reports_dedupe ON delivery_reports (provider_id, provider_message_id, outcome)",
         """
         CREATE TABLE conversation_offers (
           conversation_id {int} NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,

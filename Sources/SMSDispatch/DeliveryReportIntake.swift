@@ -1,0 +1,30 @@
+import Foundation
+import Logging
+import SMSProviders
+import SMSStore
+
+/// Where every delivery report arrives (webhook, poll or simulator): recorded
+/// once per provider, message id and outcome, whatever a provider retries.
+public struct DeliveryReportIntake: Sendable {
+    let storage: Storage
+    let logger: Logger
+
+    public init(storage: Storage, logger: Logger) {
+        self.storage = storage
+        self.logger = logger
+    }
+
+    /// Records the report; false when it was a repeat.
+    @discardableResult
+    public func receive(_ report: DeliveryReport, providerID: Int64, at now: Date = Date()) async throws -> Bool {
+        let record = DeliveryReportRecord(
+            providerID: providerID, providerMessageID: report.providerMessageID, outcome: report.outcome.rawValue,
+            code: report.code, detail: report.text, reportedAt: report.at, receivedAt: now)
+        let stored = try await storage.inbound.record(record) != nil
+        if stored {
+            logger.debug("delivery report", metadata: ["provider": "\(providerID)", "id": "\(report.providerMessageID)",
+                                                       "outcome": "\(report.outcome.rawValue)"])
+        }
+        return stored
+    }
+}

@@ -1,1 +1,0 @@
-// SMSSimulator: the standalone fake SMS provider behind `smsdesk simulate`.
