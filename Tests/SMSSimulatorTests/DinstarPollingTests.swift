@@ -10,7 +10,9 @@ import Testing
         let fixture = try Provider.dinstar.load()
         let send = try fixture.exchange("send_sms.accepted")
         var options = Provider.dinstar.options()
-        options.deliveryReportDelay = .milliseconds(200)
+        // Long enough that the "before" queries below run before it even on a loaded machine;
+        // the "after" part polls with a deadline instead of sleeping a fixed time.
+        options.deliveryReportDelay = .seconds(2)
         options.autoReply = "gracias"
         try await RunningSimulator.with(options) { simulator in
             let accepted = try #require(try await simulator.send(send.request).json)
@@ -32,8 +34,12 @@ import Testing
             let noReply = try await query("/api/query_incoming_sms?flag=unread", "", method: "GET")
             #expect(noReply["sms"] == .array([]))
 
-            try await Task.sleep(for: .milliseconds(300))
-            let late = try await query("/api/query_sms_result", #"{"user_id":[1001]}"#)
+            var late = early
+            let deadline = ContinuousClock.now + .seconds(20)
+            while late["result.0.status"]?.text != "DELIVERED", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                late = try await query("/api/query_sms_result", #"{"user_id":[1001]}"#)
+            }
             #expect(late["result.0.status"]?.text == "DELIVERED")
             let resultShape = try fixture.exchange("query_sms_result").responseBody.json?.shape()
             #expect(late.shape() == resultShape)
@@ -41,7 +47,11 @@ import Testing
             #expect(delivered["result.0.status_code"]?.text == "0")
             #expect(delivered["result.0.ref_id"]?.text == late["result.0.ref_id"]?.text)
 
-            let incoming = try await query("/api/query_incoming_sms?flag=unread&incoming_sms_id=0", "", method: "GET")
+            var incoming = try await query("/api/query_incoming_sms?flag=unread&incoming_sms_id=0", "", method: "GET")
+            while incoming["sms"] == .array([]), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                incoming = try await query("/api/query_incoming_sms?flag=unread&incoming_sms_id=0", "", method: "GET")
+            }
             let incomingShape = try fixture.exchange("query_incoming_sms").responseBody.json?.shape()
             #expect(incoming.shape() == incomingShape)
             #expect(incoming["sms.0.text"]?.text == "gracias")

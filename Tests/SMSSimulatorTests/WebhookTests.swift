@@ -294,8 +294,12 @@ import Testing
             try await RunningSimulator.with(options) { simulator in
                 #expect(try await simulator.send(send.request).status == 200)
                 #expect(try await receiver.wait(for: 3).count == 3)
-                try await Task.sleep(for: .milliseconds(100))
-                let stats = simulator.server.webhookStats
+                var stats = simulator.server.webhookStats
+                let deadline = ContinuousClock.now + .seconds(10)
+                while stats.posted < 1, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                    stats = simulator.server.webhookStats
+                }
                 #expect(stats.posted == 1 && stats.retried == 2 && stats.failed == 0)
             }
         }
