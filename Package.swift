@@ -45,7 +45,7 @@ let package = Package(
         // Storage protocols, records and the SQL schema shared by both backends.
         .target(
             name: "SMSStore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SMSCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(

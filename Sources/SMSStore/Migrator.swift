@@ -63,14 +63,18 @@ public struct Migrator: Sendable {
     @discardableResult
     public func run(now: Date = Date(), migrations: [Migration] = Migration.all) async throws -> [Migration] {
         let dialect = database.dialect
-        try await database.query(SQL(unsafeRaw: DDL.render("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-              version {int} PRIMARY KEY,
-              name {text} NOT NULL,
-              checksum {text} NOT NULL,
-              applied_at {int} NOT NULL
-            )
-            """, for: dialect)))
+        // Under the migration lock: two nodes starting at once must not both create the table.
+        try await database.transaction { tx in
+            try await database.lockForMigration(in: tx)
+            try await tx.query(SQL(unsafeRaw: DDL.render("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                  version {int} PRIMARY KEY,
+                  name {text} NOT NULL,
+                  checksum {text} NOT NULL,
+                  applied_at {int} NOT NULL
+                )
+                """, for: dialect)))
+        }
         var applied: [Migration] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) {
             let didApply = try await database.transaction { tx in

@@ -12,6 +12,10 @@ public struct Storage: Sendable {
     public let audit: any AuditStore
     public let providers: any ProviderStore
     public let inbound: any InboundStore
+    public let spool: any SpoolStore
+    public let dncr: any DNCRStore
+    public let campaigns: any CampaignStore
+    public let dialers: any DialerStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -22,6 +26,10 @@ public struct Storage: Sendable {
         audit = SQLAuditStore(db: database)
         providers = SQLProviderStore(db: database)
         inbound = SQLInboundStore(db: database)
+        spool = SQLSpoolStore(db: database)
+        dncr = SQLDNCRStore(db: database)
+        campaigns = SQLCampaignStore(db: database)
+        dialers = SQLDialerStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

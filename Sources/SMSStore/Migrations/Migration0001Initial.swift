@@ -215,7 +215,7 @@ enum Migration0001Initial {
           delivered_at {int}
         )
         """,
-        "CREATE INDEX spool_claim ON spool (dialer_id, state, priority DESC, id)",
+        "CREATE INDEX spool_claim ON spool (campaign_id, state, priority DESC, id)",
         "CREATE INDEX spool_campaign ON spool (campaign_id, created_at)",
         "CREATE INDEX spool_provider_message ON spool (provider_id, provider_message_id)",
         "CREATE INDEX spool_lease ON spool (state, lease_expires_at)",

@@ -1,0 +1,288 @@
+import Foundation
+import SMSCore
+
+struct SQLSpoolStore: SpoolStore {
+    let db: any SQLDatabase
+
+    static let columns = """
+        id, campaign_id, dialer_id, conversation_id, destination, message, priority, extra, state, attempts, source,
+        idempotency_key, provider_id, provider_message_id, port, encoding, segments, error_code, error_text, block_reason,
+        possible_duplicate, not_before, next_attempt_at, lease_owner, lease_expires_at, created_at, updated_at, sent_at, delivered_at
+        """
+
+    /// Rows per multi-row statement (well under both backends' parameter limits).
+    static let chunk = 400
+
+    static func decode(_ row: SQLRow) throws -> SpoolMessage {
+        let stateText = try row.string("state")
+        guard let state = SpoolState(rawValue: stateText) else {
+            throw StoreError.decoding(column: "state", reason: "unknown spool state \(stateText)")
+        }
+        return SpoolMessage(
+            id: try row.int("id"), campaignID: try row.optionalInt("campaign_id") ?? 0, dialerID: try row.optionalInt("dialer_id"),
+            conversationID: try row.optionalInt("conversation_id"), destination: try row.string("destination"),
+            message: try row.string("message"), priority: Int(try row.int("priority")), extra: try row.optionalString("extra"),
+            state: state, attempts: Int(try row.int("attempts")), source: try row.string("source"),
+            idempotencyKey: try row.optionalString("idempotency_key"), providerID: try row.optionalInt("provider_id"),
+            providerMessageID: try row.optionalString("provider_message_id"), port: try row.optionalInt("port").map(Int.init),
+            encoding: try row.optionalString("encoding"), segments: try row.optionalInt("segments").map(Int.init),
+            errorCode: try row.optionalString("error_code"), errorText: try row.optionalString("error_text"),
+            blockReason: try row.optionalString("block_reason"), possibleDuplicate: try row.bool("possible_duplicate"),
+            notBefore: try row.optionalDate("not_before"), nextAttemptAt: try row.optionalDate("next_attempt_at"),
+            leaseOwner: try row.optionalString("lease_owner"), leaseExpiresAt: try row.optionalDate("lease_expires_at"),
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"), sentAt: try row.optionalDate("sent_at"),
+            deliveredAt: try row.optionalDate("delivered_at"))
+    }
+
+    struct EventRow {
+        var id: Int64
+        var from: SpoolState?
+        var to: SpoolState
+        var reason: String?
+    }
+
+    static func insertEvents(_ events: [EventRow], at: Date, node: String?, in tx: any SQLExecutor) async throws {
+        var start = 0
+        while start < events.count {
+            let slice = events[start..<min(start + chunk, events.count)]
+            var sql: SQL = "INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node) VALUES "
+            for (i, e) in slice.enumerated() {
+                sql = sql + (i == 0 ? "" : ", ") + "(\(e.id), \(at), \(e.from?.rawValue), \(e.to.rawValue), \(e.reason), \(node))"
+            }
+            try await tx.query(sql)
+            start += chunk
+        }
+    }
+
+    static func values(_ m: NewSpoolMessage, at: Date) -> SQL {
+        "(\(m.campaignID), \(m.conversationID), \(m.destination), \(m.message), \(m.priority), \(m.extra), \(m.state.rawValue), 0, \(m.source.rawValue), \(m.createdBy), \(m.idempotencyKey), \(m.encoding), \(m.segments), \(m.state == .invalid ? m.reason : nil), \(m.notBefore), \(at), \(at))"
+    }
+
+    static let insertColumns: SQL = """
+        INSERT INTO spool (campaign_id, conversation_id, destination, message, priority, extra, state, attempts, source,
+          created_by, idempotency_key, encoding, segments, error_text, not_before, created_at, updated_at) VALUES
+        """
+
+    func enqueue(_ messages: [NewSpoolMessage], at: Date) async throws -> [Int64] {
+        guard !messages.isEmpty else { return [] }
+        return try await db.transaction { tx in
+            var ids: [Int64] = []
+            ids.reserveCapacity(messages.count)
+            var start = 0
+            while start < messages.count {
+                let slice = messages[start..<min(start + Self.chunk, messages.count)]
+                var sql = Self.insertColumns
+                for (i, m) in slice.enumerated() { sql = sql + (i == 0 ? "" : ", ") + Self.values(m, at: at) }
+                let rows = try await tx.query(sql + " RETURNING id")
+                let inserted = try rows.map { try $0.int("id") }.sorted()
+                try await Self.insertEvents(zip(inserted, slice).map { id, m in
+                    EventRow(id: id, from: nil, to: m.state, reason: m.reason ?? "queued (\(m.source.rawValue))")
+                }, at: at, node: nil, in: tx)
+                ids += inserted
+                start += Self.chunk
+            }
+            return ids
+        }
+    }
+
+    func enqueueOnce(_ message: NewSpoolMessage, at: Date) async throws -> (SpoolMessage, created: Bool) {
+        try await db.transaction { tx in
+            if let key = message.idempotencyKey,
+               let existing = try await tx.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM spool WHERE idempotency_key = \(key)") {
+                return (try Self.decode(existing), false)
+            }
+            guard let row = try await tx.queryFirst(Self.insertColumns + Self.values(message, at: at) + " RETURNING \(unsafeRaw: Self.columns)") else {
+                throw StoreError.database("INSERT INTO spool returned no row")
+            }
+            let created = try Self.decode(row)
+            try await Self.insertEvents([EventRow(id: created.id, from: nil, to: created.state,
+                                                  reason: message.reason ?? "queued (\(message.source.rawValue))")],
+                                        at: at, node: nil, in: tx)
+            return (created, true)
+        }
+    }
+
+    func claim(campaignIDs: [Int64], limit: Int, owner: String, leaseUntil: Date, now: Date) async throws -> [SpoolMessage] {
+        guard !campaignIDs.isEmpty, limit > 0 else { return [] }
+        return try await db.transaction { tx in
+            // PostgreSQL: SKIP LOCKED lets several nodes claim disjoint batches at once. SQLite: the
+            // transaction holds the database's single write lock, so the statement is atomic as it is.
+            let lock: SQL = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let rows = try await tx.query("""
+                UPDATE spool SET state = 'sending', lease_owner = \(owner), lease_expires_at = \(leaseUntil),
+                  attempts = attempts + 1, updated_at = \(now)
+                WHERE id IN (
+                  SELECT id FROM spool
+                  WHERE campaign_id IN \(list: campaignIDs) AND state = 'to_process'
+                    AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
+                    AND (not_before IS NULL OR not_before <= \(now))
+                  ORDER BY priority DESC, id LIMIT \(limit)\(lock))
+                RETURNING \(unsafeRaw: Self.columns)
+                """)
+            let claimed = try rows.map(Self.decode).sorted { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
+            try await Self.insertEvents(claimed.map { EventRow(id: $0.id, from: .toProcess, to: .sending, reason: "claimed (attempt \($0.attempts))") },
+                                        at: now, node: owner, in: tx)
+            return claimed
+        }
+    }
+
+    func record(_ outcomes: [SpoolOutcome], owner: String, at: Date) async throws -> Int {
+        guard !outcomes.isEmpty else { return 0 }
+        return try await db.transaction { tx in
+            var events: [EventRow] = []
+            var sentByProvider: [Int64: [String: Int64]] = [:]
+            let fence: SQL = "AND state = 'sending' AND lease_owner = \(owner) RETURNING id"
+            for outcome in outcomes {
+                let sql: SQL
+                let to: SpoolState
+                let reason: String
+                switch outcome {
+                case .sent(let id, let dialerID, let providerID, let providerMessageID, let port):
+                    sql = """
+                        UPDATE spool SET state = 'sent', dialer_id = \(dialerID), provider_id = \(providerID),
+                          provider_message_id = \(providerMessageID), port = \(port), sent_at = \(at), updated_at = \(at),
+                          lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, error_code = NULL, error_text = NULL
+                        WHERE id = \(id)
+                        """
+                    to = .sent
+                    reason = "accepted by provider \(providerID)" + (providerMessageID.map { " as \($0)" } ?? "")
+                    if let providerMessageID { sentByProvider[providerID, default: [:]][providerMessageID] = id }
+                case .retry(let id, let when, let code, let text, let countsAsAttempt):
+                    sql = """
+                        UPDATE spool SET state = 'to_process', next_attempt_at = \(when), error_code = \(code), error_text = \(text),
+                          attempts = attempts - \(countsAsAttempt ? 0 : 1), updated_at = \(at), lease_owner = NULL, lease_expires_at = NULL
+                        WHERE id = \(id)
+                        """
+                    to = .toProcess
+                    reason = "\(countsAsAttempt ? "retry" : "deferred") at \(ISO8601DateFormatter().string(from: when)): " + (code.map { "\($0) " } ?? "") + text
+                case .failed(let id, let providerID, let code, let text):
+                    sql = """
+                        UPDATE spool SET state = 'failed', provider_id = COALESCE(\(providerID), provider_id), error_code = \(code),
+                          error_text = \(text), updated_at = \(at), lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL
+                        WHERE id = \(id)
+                        """
+                    to = .failed
+                    reason = (code.map { "\($0) " } ?? "") + text
+                case .blocked(let id, let why):
+                    sql = """
+                        UPDATE spool SET state = 'blocked', block_reason = \(why), updated_at = \(at), lease_owner = NULL,
+                          lease_expires_at = NULL
+                        WHERE id = \(id)
+                        """
+                    to = .blocked
+                    reason = why
+                case .invalid(let id, let why):
+                    sql = """
+                        UPDATE spool SET state = 'invalid', error_text = \(why), updated_at = \(at), lease_owner = NULL,
+                          lease_expires_at = NULL
+                        WHERE id = \(id)
+                        """
+                    to = .invalid
+                    reason = why
+                }
+                if try await tx.queryFirst(sql + " " + fence) != nil {
+                    events.append(EventRow(id: outcome.id, from: .sending, to: to, reason: reason))
+                }
+            }
+            try await Self.insertEvents(events, at: at, node: owner, in: tx)
+            // Delivery reports that arrived before the provider's answer was recorded.
+            for (providerID, byMessageID) in sentByProvider {
+                let early = try await tx.query("""
+                    SELECT provider_message_id, outcome, code, detail FROM delivery_reports
+                    WHERE provider_id = \(providerID) AND provider_message_id IN \(list: Array(byMessageID.keys)) AND outcome <> 'pending'
+                    ORDER BY id
+                    """)
+                for report in early {
+                    let messageID = try report.string("provider_message_id")
+                    _ = try await Self.applyReport(tx, providerID: providerID, providerMessageID: messageID,
+                                               delivered: try report.string("outcome") == "delivered",
+                                               code: try report.optionalString("code"), text: try report.optionalString("detail"), at: at)
+                }
+            }
+            return events.count
+        }
+    }
+
+    func recoverExpiredLeases(now: Date, node: String?) async throws -> Int {
+        try await db.transaction { tx in
+            let ids = try await tx.query("""
+                UPDATE spool SET state = 'to_process', possible_duplicate = \(true), lease_owner = NULL, lease_expires_at = NULL,
+                  updated_at = \(now)
+                WHERE state = 'sending' AND lease_expires_at < \(now)
+                RETURNING id
+                """).map { try $0.int("id") }
+            try await Self.insertEvents(ids.map {
+                EventRow(id: $0, from: .sending, to: .toProcess,
+                         reason: "lease expired while sending (node stopped): queued again, possible duplicate")
+            }, at: now, node: node, in: tx)
+            return ids.count
+        }
+    }
+
+    static func applyReport(_ tx: any SQLExecutor, providerID: Int64, providerMessageID: String, delivered: Bool,
+                            code: String?, text: String?, at: Date) async throws -> Bool {
+        let to: SpoolState = delivered ? .delivered : .failed
+        let rows = try await tx.query("""
+            UPDATE spool SET state = \(to.rawValue), delivered_at = \(delivered ? at : nil),
+              error_code = \(delivered ? nil : code), error_text = \(delivered ? nil : text), updated_at = \(at)
+            WHERE provider_id = \(providerID) AND provider_message_id = \(providerMessageID) AND state = 'sent'
+            RETURNING id
+            """)
+        let ids = try rows.map { try $0.int("id") }
+        let reason = delivered ? "delivery report: delivered" : "delivery report: " + [code, text].compactMap { $0 }.joined(separator: " ")
+        try await insertEvents(ids.map { EventRow(id: $0, from: .sent, to: to, reason: reason) }, at: at, node: nil, in: tx)
+        if let id = ids.first {
+            try await tx.query("""
+                UPDATE delivery_reports SET spool_id = \(id)
+                WHERE provider_id = \(providerID) AND provider_message_id = \(providerMessageID) AND spool_id IS NULL
+                """)
+        }
+        return !ids.isEmpty
+    }
+
+    func applyDeliveryReport(providerID: Int64, providerMessageID: String, delivered: Bool, code: String?, text: String?,
+                             at: Date) async throws -> Bool {
+        try await db.transaction { tx in
+            try await Self.applyReport(tx, providerID: providerID, providerMessageID: providerMessageID, delivered: delivered,
+                                       code: code, text: text, at: at)
+        }
+    }
+
+    func message(id: Int64) async throws -> SpoolMessage? {
+        try await db.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM spool WHERE id = \(id)").map(Self.decode)
+    }
+
+    func history(id: Int64) async throws -> [SpoolEvent] {
+        try await db.query("""
+            SELECT at, from_state, to_state, reason, node FROM spool_events WHERE spool_id = \(id) ORDER BY id
+            """).map { row in
+            SpoolEvent(at: try row.date("at"), from: try row.optionalString("from_state").flatMap(SpoolState.init(rawValue:)),
+                       to: SpoolState(rawValue: try row.string("to_state")) ?? .failed, reason: try row.optionalString("reason"),
+                       node: try row.optionalString("node"))
+        }
+    }
+
+    func counts(campaignID: Int64) async throws -> SpoolCounts {
+        var counts = SpoolCounts()
+        for row in try await db.query("SELECT state, COUNT(*) AS n FROM spool WHERE campaign_id = \(campaignID) GROUP BY state") {
+            if let state = SpoolState(rawValue: try row.string("state")) { counts.byState[state] = Int(try row.int("n")) }
+        }
+        counts.possibleDuplicates = Int(try await db.queryFirst("""
+            SELECT COUNT(*) AS n FROM spool WHERE campaign_id = \(campaignID) AND possible_duplicate = \(true)
+            """)?.int("n") ?? 0)
+        return counts
+    }
+
+    func cancelUnprocessed(campaignID: Int64, reason: String, at: Date) async throws -> Int {
+        try await db.transaction { tx in
+            let rows = try await tx.query("""
+                UPDATE spool SET state = 'cancelled', updated_at = \(at)
+                WHERE campaign_id = \(campaignID) AND state IN ('none', 'to_process')
+                RETURNING id
+                """)
+            let ids = try rows.map { try $0.int("id") }
+            try await Self.insertEvents(ids.map { EventRow(id: $0, from: nil, to: .cancelled, reason: reason) }, at: at, node: nil, in: tx)
+            return ids.count
+        }
+    }
+}
