@@ -21,6 +21,12 @@ public struct DeliveryReportIntake: Sendable {
             providerID: providerID, providerMessageID: report.providerMessageID, outcome: report.outcome.rawValue,
             code: report.code, detail: report.text, reportedAt: report.at, receivedAt: now)
         let stored = try await storage.inbound.record(record) != nil
+        if stored, report.outcome != .pending {
+            // A report for a message whose send is not yet recorded is applied when it is (SpoolStore.record).
+            try await storage.spool.applyDeliveryReport(
+                providerID: providerID, providerMessageID: report.providerMessageID, delivered: report.outcome == .delivered,
+                code: report.code, text: report.text, at: report.at)
+        }
         if stored {
             logger.debug("delivery report", metadata: ["provider": "\(providerID)", "id": "\(report.providerMessageID)",
                                                        "outcome": "\(report.outcome.rawValue)"])

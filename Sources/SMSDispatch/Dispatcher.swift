@@ -1,0 +1,273 @@
+import Foundation
+import Logging
+import SMSCore
+import SMSProviders
+import SMSStore
+import ServiceLifecycle
+
+/// The dialer engine (SPEC D4, D10, D11): for every enabled dialer inside its
+/// schedule it claims batches of due messages of the campaigns it serves,
+/// checks each against the DNCR and opt-outs, the provider's number pattern
+/// and the recipient's quiet hours, sends the rest paced by the dialer's
+/// interval and the provider's rate limit, rotating gateway ports, and
+/// records every outcome of a batch in one transaction.
+///
+/// Crash policy (at-least-once): a message is `sending` only under a lease.
+/// If the process dies, the lease expires and the message is queued again
+/// and resent, flagged `possible_duplicate`; at most the messages in flight
+/// at the crash (one claim batch per dialer) can be sent twice.
+public struct Dispatcher: Service {
+    let storage: Storage
+    let pool: ProviderPool
+    let policy: DispatchPolicy
+    let logger: Logger
+
+    public init(storage: Storage, pool: ProviderPool, policy: DispatchPolicy, logger: Logger) {
+        self.storage = storage
+        self.pool = pool
+        self.policy = policy
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // On graceful shutdown the supervisor is cancelled; it stops its workers and waits for them.
+        await cancelWhenGracefulShutdown { await self.supervise() }
+    }
+
+    /// Keeps one worker per enabled dialer running, restarting it when its configuration changes,
+    /// and returns expired leases to the queue.
+    func supervise() async {
+        var workers: [Int64: (updatedAt: Date, task: Task<Void, Never>)] = [:]
+        defer { for worker in workers.values { worker.task.cancel() } }
+        var lastRecovery = ContinuousClock.now - .seconds(3600)
+        while !Task.isCancelled {
+            do {
+                if ContinuousClock.now - lastRecovery > .seconds(max(1, policy.lease / 4)) {
+                    let recovered = try await storage.spool.recoverExpiredLeases(now: Date(), node: policy.node)
+                    if recovered > 0 {
+                        logger.warning("messages of expired leases queued again as possible duplicates", metadata: ["count": "\(recovered)"])
+                    }
+                    lastRecovery = .now
+                }
+                let dialers = try await storage.dialers.list().filter(\.enabled)
+                let wanted = Dictionary(uniqueKeysWithValues: dialers.map { ($0.id, $0) })
+                for (id, worker) in workers where wanted[id]?.updatedAt != worker.updatedAt {
+                    worker.task.cancel()
+                    workers[id] = nil
+                }
+                for dialer in dialers where workers[dialer.id] == nil {
+                    let worker = DialerWorker(dialer: dialer, storage: storage, pool: pool, policy: policy, logger: logger)
+                    // The task is owned here: cancelled when the dialer changes or stops, and when this loop ends.
+                    workers[dialer.id] = (dialer.updatedAt, Task { await worker.run() })
+                }
+            } catch {
+                logger.error("dispatcher cannot read dialers", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        for worker in workers.values {
+            worker.task.cancel()
+            await worker.task.value
+        }
+        workers = [:]
+    }
+}
+
+/// Sends the messages of one dialer.
+struct DialerWorker: Sendable {
+    let dialer: DialerRecord
+    let storage: Storage
+    let pool: ProviderPool
+    let policy: DispatchPolicy
+    let logger: Logger
+
+    func run() async {
+        var logger = self.logger
+        logger[metadataKey: "dialer"] = "\(dialer.id)"
+        let schedule = Self.schedule(dialer.schedule, timeZone: dialer.timeZone)
+        let interval = dialer.intervalMs > 0 ? TokenBucket(rate: 1000 / Double(dialer.intervalMs), burst: 1) : nil
+        var state = RuntimeState(portCursor: dialer.portCursor, failoverActive: dialer.failoverActive,
+                                 consecutiveFailures: dialer.consecutiveFailures)
+        var buckets: [Int64: TokenBucket] = [:]
+        logger.info("dialer started", metadata: ["name": "\(dialer.name)"])
+        while !Task.isCancelled {
+            do {
+                guard let schedule else {
+                    logger.error("dialer schedule is not valid; not sending")
+                    try await Task.sleep(for: .seconds(30))
+                    continue
+                }
+                let now = Date()
+                if !schedule.isOpen(at: now) {
+                    let next = schedule.nextOpening(after: now) ?? now.addingTimeInterval(3600)
+                    try await Task.sleep(for: .seconds(min(30, max(1, next.timeIntervalSince(now)))))
+                    continue
+                }
+                let campaigns = try await storage.campaigns.list().filter { $0.enabled && dialer.campaignIDs.contains($0.id) }
+                let batch = try await storage.spool.claim(
+                    campaignIDs: campaigns.map(\.id), limit: policy.claimBatch, owner: policy.node,
+                    leaseUntil: now.addingTimeInterval(policy.lease), now: now)
+                if batch.isEmpty {
+                    try await Task.sleep(for: policy.idlePause)
+                    continue
+                }
+                let providerID = state.failoverActive ? (dialer.fallbackProviderID ?? dialer.providerID) : dialer.providerID
+                guard let (provider, adapter) = try await pool.adapter(id: providerID) else {
+                    throw DispatchError.providerMissing(providerID)
+                }
+                if provider.ratePerSecond != nil, buckets[provider.id] == nil {
+                    buckets[provider.id] = TokenBucket(rate: provider.ratePerSecond ?? 1, burst: max(1, provider.ratePerSecond ?? 1))
+                }
+                let outcomes = try await process(
+                    batch, campaigns: Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, $0) }), provider: provider,
+                    adapter: adapter, pacing: [interval, buckets[provider.id]].compactMap { $0 }, state: &state, logger: logger)
+                // Outcomes already happened at the provider: record them even if this task is being cancelled.
+                let spool = storage.spool
+                let node = policy.node
+                _ = try await Task { try await spool.record(outcomes, owner: node, at: Date()) }.value
+                try await storage.dialers.saveRuntime(id: dialer.id, portCursor: state.portCursor, failoverActive: state.failoverActive,
+                                                      consecutiveFailures: state.consecutiveFailures, at: Date())
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("dialer batch failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+        logger.info("dialer stopped", metadata: ["name": "\(dialer.name)"])
+    }
+
+    struct RuntimeState {
+        var portCursor: Int
+        var failoverActive: Bool
+        var consecutiveFailures: Int
+    }
+
+    enum DispatchError: Error, CustomStringConvertible {
+        case providerMissing(Int64)
+        var description: String {
+            switch self { case .providerMissing(let id): "provider \(id) of the dialer does not exist" }
+        }
+    }
+
+    /// Decides and sends one claimed batch; returns what became of each message.
+    func process(_ batch: [SpoolMessage], campaigns: [Int64: CampaignRecord], provider: ProviderRecord,
+                 adapter: any SMSProvider, pacing: [TokenBucket], state: inout RuntimeState,
+                 logger: Logger) async throws -> [SpoolOutcome] {
+        var outcomes: [SpoolOutcome] = []
+        var toSend: [SpoolMessage] = []
+        let now = Date()
+
+        var blocked: [Int64: [String: String]] = [:]
+        if dialer.dncrCheck {
+            for (campaignID, messages) in Dictionary(grouping: batch, by: \.campaignID) {
+                blocked[campaignID] = try await storage.dncr.blocked(messages.map(\.destination), campaignID: campaignID)
+            }
+        }
+        let pattern = try provider.numberPattern.flatMap { $0.isEmpty ? nil : try NumberPattern($0) }
+        for message in batch {
+            if let reason = blocked[message.campaignID]?[message.destination] {
+                outcomes.append(.blocked(id: message.id, reason: reason))
+            } else if let pattern, !pattern.matches(message.destination) {
+                outcomes.append(.invalid(id: message.id, reason: "does not match the provider's number pattern \(provider.numberPattern ?? "")"))
+            } else if let allowedAt = quietUntil(message, campaign: campaigns[message.campaignID], now: now) {
+                outcomes.append(.retry(id: message.id, at: allowedAt, code: nil, text: "quiet hours in the recipient's time zone",
+                                       countsAsAttempt: false))
+            } else {
+                toSend.append(message)
+            }
+        }
+
+        var ports: PortRotation?
+        if let text = dialer.dialString, !text.isEmpty, let dialString = try? DialString(text) {
+            ports = PortRotation(dialString, position: state.portCursor)
+        }
+        var planned: [(SpoolMessage, Int?)] = []
+        for message in toSend {
+            planned.append((message, ports?.next()))
+        }
+        state.portCursor = ports?.position ?? state.portCursor
+
+        let concurrency = max(1, provider.maxConcurrency ?? policy.defaultConcurrency)
+        let providerID = provider.id
+        let dialerID = dialer.id
+        let sender = provider.sender
+        let results = try await withThrowingTaskGroup(of: (SpoolMessage, Result<SendReceipt, ProviderError>).self) { group in
+            var results: [(SpoolMessage, Result<SendReceipt, ProviderError>)] = []
+            var iterator = planned.makeIterator()
+            var running = 0
+            func launch() async throws -> Bool {
+                guard let (message, port) = iterator.next() else { return false }
+                for bucket in pacing { try await bucket.take() }
+                group.addTask {
+                    let sms = OutgoingSMS(reference: String(message.id), destination: message.destination, text: message.message,
+                                          sender: sender, port: port)
+                    do {
+                        return (message, .success(try await adapter.send(sms)))
+                    } catch let error as ProviderError {
+                        return (message, .failure(error))
+                    } catch {
+                        return (message, .failure(ProviderError(.retryable, code: "internal", text: "\(error)")))
+                    }
+                }
+                return true
+            }
+            while running < concurrency, try await launch() { running += 1 }
+            while let result = try await group.next() {
+                results.append(result)
+                if try await launch() == false { running -= 1 }
+            }
+            return results
+        }
+
+        for (message, result) in results {
+            switch result {
+            case .success(let receipt):
+                state.consecutiveFailures = 0
+                outcomes.append(.sent(id: message.id, dialerID: dialerID, providerID: providerID,
+                                      providerMessageID: receipt.providerMessageID, port: nil))
+            case .failure(let error) where error.kind == .permanent:
+                outcomes.append(.failed(id: message.id, providerID: providerID, code: error.code, text: error.text))
+            case .failure(let error):
+                state.consecutiveFailures += 1
+                if message.attempts >= policy.maxAttempts {
+                    outcomes.append(.failed(id: message.id, providerID: providerID, code: error.code,
+                                            text: "retries exhausted after \(message.attempts) attempts: \(error.text)"))
+                } else {
+                    let wait = policy.backoff(afterAttempt: message.attempts, random: Double.random(in: 0..<1))
+                    outcomes.append(.retry(id: message.id, at: Date().addingTimeInterval(wait), code: error.code, text: error.text,
+                                           countsAsAttempt: true))
+                }
+            }
+        }
+        // Record the port each message went out on.
+        let portByID = Dictionary(uniqueKeysWithValues: planned.compactMap { m, p in p.map { (m.id, $0) } })
+        outcomes = outcomes.map { outcome in
+            if case .sent(let id, let d, let p, let mid, _) = outcome { return .sent(id: id, dialerID: d, providerID: p, providerMessageID: mid, port: portByID[id]) }
+            return outcome
+        }
+        if !state.failoverActive, dialer.fallbackProviderID != nil, state.consecutiveFailures >= policy.failoverAfter {
+            state.failoverActive = true
+            state.consecutiveFailures = 0
+            logger.warning("provider keeps failing: dialer switched to its fallback provider",
+                           metadata: ["provider": "\(dialer.providerID)", "fallback": "\(dialer.fallbackProviderID ?? 0)"])
+        }
+        return outcomes
+    }
+
+    /// When a message due in the recipient's quiet hours may go, or nil if it may go now.
+    func quietUntil(_ message: SpoolMessage, campaign: CampaignRecord?, now: Date) -> Date? {
+        guard let allowed = policy.quietHoursAllowed, campaign?.transactional != true else { return nil }
+        let zone = (try? PhoneNumber(e164: message.destination))?.defaultTimeZoneIdentifier ?? campaign?.timeZone ?? "UTC"
+        guard let range = try? TimeRange(start: allowed.start, end: allowed.end),
+              let window = try? Schedule(timeZone: zone, weekly: Weekday.allCases.map { WeeklyRange($0, range) }) else { return nil }
+        return window.isOpen(at: now) ? nil : window.nextOpening(after: now)
+    }
+
+    /// A stored schedule; empty text or `{}` means always open.
+    static func schedule(_ text: String, timeZone: String) -> Schedule? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty || trimmed == "{}" { return .alwaysOpen }
+        return try? JSONDecoder().decode(Schedule.self, from: Data(trimmed.utf8))
+    }
+}
