@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SMSDispatch
 
 /// Everything the server needs to start, built once (CLI flags > environment
 /// > defaults) by the executable and passed down. Nothing else reads the
@@ -28,6 +29,8 @@ public struct AppConfig: Sendable {
     /// Outgoing requests to providers: time to connect, and time for the whole answer.
     public var providerConnectTimeout: TimeInterval
     public var providerRequestTimeout: TimeInterval
+    /// The dialer engine's behaviour; nil runs no engine in this process (tests of the HTTP API).
+    public var dispatch: DispatchPolicy?
 
     public init(
         dataDirectory: String = "data",
@@ -42,7 +45,8 @@ public struct AppConfig: Sendable {
         secretKey: String? = nil,
         publicURL: String? = nil,
         providerConnectTimeout: TimeInterval = 5,
-        providerRequestTimeout: TimeInterval = 30
+        providerRequestTimeout: TimeInterval = 30,
+        dispatch: DispatchPolicy? = DispatchPolicy()
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -57,6 +61,7 @@ public struct AppConfig: Sendable {
         self.publicURL = publicURL
         self.providerConnectTimeout = providerConnectTimeout
         self.providerRequestTimeout = providerRequestTimeout
+        self.dispatch = dispatch
     }
 
     /// The SQLite file used when no database URL is given.

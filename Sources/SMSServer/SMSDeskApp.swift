@@ -91,6 +91,8 @@ public struct SMSDeskApp: Sendable {
                            webhookURL: { urls.absolute($0, $1) ?? urls.path($0, $1) }).addRoutes(to: routes)
         WebhookController(storage: storage, pool: pool, inbound: inbound, reports: reports,
                           publicURL: config.publicURL).addRoutes(to: routes)
+        MessageController(storage: storage, intake: SpoolIntake(storage: storage)).addRoutes(to: routes)
+        DialerController(storage: storage).addRoutes(to: routes)
         OperationsController(storage: storage, registry: registry, openAPI: { document.withLockedValue { $0 } }).addRoutes(to: routes)
         let openAPI = try OpenAPIDocument.build(routes: routes.declared, version: SMSDeskVersion.current)
         document.withLockedValue { $0 = openAPI }
@@ -102,7 +104,8 @@ public struct SMSDeskApp: Sendable {
         let application = Application(
             router: recorder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SMSDesk"),
-            services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool)],
+            services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool)]
+                + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger)] } ?? []),
             logger: logger)
         return SMSDeskApp(application: application, registeredRoutes: recorder.registered,
                           declaredRoutes: routes.declared, storage: storage)

@@ -32,6 +32,21 @@ let expectedAccess: [String: Access] = [
     "POST /api/v1/providers/{id}/test": .admin,
     "POST /webhooks/{id}/{token}": .providerWebhook,
     "GET /webhooks/{id}/{token}": .providerWebhook,
+    "POST /api/v1/messages": .roles([.admin, .supervisor, .integration]),
+    "GET /api/v1/messages/{id}": .roles([.admin, .supervisor, .integration]),
+    "POST /Integra/resources/SMS/SendSMS": .roles([.admin, .supervisor, .integration]),
+    "GET /integra/resources/sms/sendsms/{params}": .roles([.admin, .supervisor, .integration]),
+    "GET /api/v1/campaigns": .staff,
+    "POST /api/v1/campaigns": .admin,
+    "GET /api/v1/dialers": .staff,
+    "POST /api/v1/dialers": .admin,
+    "PATCH /api/v1/dialers/{id}": .admin,
+    "DELETE /api/v1/dialers/{id}": .admin,
+    "POST /api/v1/dialers/{id}/start": .staff,
+    "POST /api/v1/dialers/{id}/finish": .staff,
+    "GET /api/v1/dncr": .staff,
+    "POST /api/v1/dncr": .staff,
+    "DELETE /api/v1/dncr/{number}": .staff,
 ]
 
 func key(_ method: String, _ path: String) -> String { "\(method) \(RouteAudit.normalise(path))" }
@@ -82,6 +97,8 @@ struct RouteAccessTests {
                     let uri = route.path
                         .replacingOccurrences(of: "{id}", with: route.path.contains("apikeys") ? "\(dummyKey.id)" : "\(target.id)")
                         .replacingOccurrences(of: "{token}", with: "not-a-token")
+                        .replacingOccurrences(of: "{params}", with: "destination=1&message=x")
+                        .replacingOccurrences(of: "{number}", with: "%2B59899000001")
                     let body: [String: Any]? = route.method == .get || route.method == .delete ? nil : [:]
                     let response = try await client.executeJSON(uri, method: route.method, json: body, as: credential)
                     let name = "\(route.method.rawValue) \(route.path) as \(role?.rawValue ?? "anonymous")"

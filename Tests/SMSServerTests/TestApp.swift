@@ -66,7 +66,7 @@ struct TestApp: Sendable {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smsdesk-app-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = AppConfig(dataDirectory: dir.path, port: 0, bcryptCost: 4, publicURL: publicURL)
+        let config = AppConfig(dataDirectory: dir.path, port: 0, bcryptCost: 4, publicURL: publicURL, dispatch: nil)
         let logs = LogCapture()
         let storage = try await Storage.open(config: config, logger: logs.logger())
         let dependencies = AppDependencies(secrets: SecretBox(key: SymmetricKey(size: .bits256)), httpClient: .shared)

@@ -68,7 +68,9 @@ extension Request {
     func decodeJSON<T: Decodable>(_ type: T.Type, context: AppRequestContext) async throws -> T {
         let buffer = try await body.collect(upTo: context.maxUploadSize)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw APIError.badRequest("request body is not valid: \(ErrorMiddleware.describe(error))")
         }

@@ -24,13 +24,22 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let storage: Storage
     let sessionIdleTimeout: TimeInterval
 
+    static let legacyGetPrefix = "/integra/resources/sms/sendsms/"
+
     /// Activity is written back at most this often per session or key.
     static let touchInterval: TimeInterval = 60
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let now = Date()
-        if let authorization = request.headers[.authorization] {
+        var authorization = request.headers[.authorization]
+        // The legacy GET send carries everything in its last path segment; old clients that cannot
+        // send headers may put the API key there as key=….
+        if authorization == nil, request.uri.path.hasPrefix(Self.legacyGetPrefix),
+           let key = FormFields(String(request.uri.path.dropFirst(Self.legacyGetPrefix.count)))["key"] {
+            authorization = "Bearer " + key
+        }
+        if let authorization {
             guard authorization.lowercased().hasPrefix("bearer ") else {
                 throw APIError(status: .unauthorized, code: "unauthenticated", message: "Authorization must be 'Bearer <API key>'")
             }

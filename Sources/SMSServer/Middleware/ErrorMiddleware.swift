@@ -20,7 +20,7 @@ struct ErrorMiddleware: RouterMiddleware {
             case .conflict(let field, let message): throw APIError.conflict(field: field, message)
             case .notFound(let what): throw APIError.notFound("\(what) not found")
             default:
-                context.logger.error("storage error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+                context.logger.error("storage error", metadata: ["error": "\(error)", "path": "\(Self.loggable(request.uri.path))"])
                 throw APIError(status: .internalServerError, code: "internal", message: "internal error")
             }
         } catch let error as DecodingError {
@@ -28,9 +28,16 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch is CancellationError {
             throw APIError(status: .serviceUnavailable, code: "unavailable", message: "the server is shutting down")
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(Self.loggable(request.uri.path))"])
             throw APIError(status: .internalServerError, code: "internal", message: "internal error")
         }
+    }
+
+    /// A path fit for logs: webhook tokens and the legacy send's parameters (which may hold an API key) are cut.
+    static func loggable(_ path: String) -> String {
+        if path.hasPrefix(AuthenticationMiddleware.legacyGetPrefix) { return AuthenticationMiddleware.legacyGetPrefix + "…" }
+        if path.hasPrefix("/webhooks/") { return path.split(separator: "/").prefix(2).map { "/" + $0 }.joined() + "/…" }
+        return path
     }
 
     static func code(for status: HTTPResponse.Status) -> String {

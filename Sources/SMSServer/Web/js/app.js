@@ -1,11 +1,12 @@
 // Application shell: session check, login view, role-aware navigation and
-// the hash router (#/users, #/apikeys, …).
+// the hash router (#/providers, #/users, #/apikeys, …).
 
 import { api, onUnauthorized } from './api.js';
 import { t, lang, translateDom } from './i18n.js';
 import { h, clear, focusEl } from './dom.js';
 import { render as renderUsers } from './views/users.js';
 import { render as renderApiKeys } from './views/apikeys.js';
+import { render as renderProviders } from './views/providers.js';
 import { renderUnavailable, renderNoAccess } from './views/placeholder.js';
 
 const ADMIN = 'admin';
@@ -13,8 +14,9 @@ const SUPERVISOR = 'supervisor';
 const AGENT = 'agent';
 
 // Admins see everything except the agent inbox (they do not take conversations).
+// Supervisors see the provider configuration read-only (the API refuses their writes).
 const ROUTES = {
-  providers: { titleKey: 'nav.providers', roles: [ADMIN] },
+  providers: { titleKey: 'nav.providers', roles: [ADMIN, SUPERVISOR], view: renderProviders },
   campaigns: { titleKey: 'nav.campaigns', roles: [ADMIN] },
   dialers: { titleKey: 'nav.dialers', roles: [ADMIN] },
   users: { titleKey: 'nav.users', roles: [ADMIN], view: renderUsers },
