@@ -112,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "smsdesk",
             dependencies: [
-                "SMSServer", "SMSStore", "SMSSimulator",
+                "SMSServer", "SMSStore", "SMSSimulator", "SMSDispatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -111,22 +111,37 @@ struct DialerWorker: Sendable {
                     try await Task.sleep(for: policy.idlePause)
                     continue
                 }
-                let providerID = state.failoverActive ? (dialer.fallbackProviderID ?? dialer.providerID) : dialer.providerID
-                guard let (provider, adapter) = try await pool.adapter(id: providerID) else {
-                    throw DispatchError.providerMissing(providerID)
-                }
-                if provider.ratePerSecond != nil, buckets[provider.id] == nil {
-                    buckets[provider.id] = TokenBucket(rate: provider.ratePerSecond ?? 1, burst: max(1, provider.ratePerSecond ?? 1))
-                }
-                let outcomes = try await process(
-                    batch, campaigns: Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, $0) }), provider: provider,
-                    adapter: adapter, pacing: [interval, buckets[provider.id]].compactMap { $0 }, state: &state, logger: logger)
-                // Outcomes already happened at the provider: record them even if this task is being cancelled.
+                // From here the batch is claimed: whatever happens, every message of it gets an outcome, so none is
+                // left `sending` (to be resent later as a possible duplicate) when the worker stops or fails.
                 let spool = storage.spool
                 let node = policy.node
+                let outcomes: [SpoolOutcome]
+                do {
+                    let providerID = state.failoverActive ? (dialer.fallbackProviderID ?? dialer.providerID) : dialer.providerID
+                    guard let (provider, adapter) = try await pool.adapter(id: providerID) else {
+                        throw DispatchError.providerMissing(providerID)
+                    }
+                    if provider.ratePerSecond != nil, buckets[provider.id] == nil {
+                        buckets[provider.id] = TokenBucket(rate: provider.ratePerSecond ?? 1, burst: max(1, provider.ratePerSecond ?? 1))
+                    }
+                    outcomes = try await process(
+                        batch, campaigns: Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, $0) }), provider: provider,
+                        adapter: adapter, pacing: [interval, buckets[provider.id]].compactMap { $0 }, state: &state, logger: logger)
+                } catch {
+                    // `process` throws only before sending anything: give the whole batch back, not counted as an attempt.
+                    let reason = error is CancellationError ? "not sent: the dialer stopped" : "not sent: \(error)"
+                    let released = batch.map { SpoolOutcome.retry(id: $0.id, at: now, code: nil, text: reason, countsAsAttempt: false) }
+                    _ = try? await Task { try await spool.record(released, owner: node, at: Date()) }.value
+                    throw error
+                }
+                // Outcomes already happened at the provider: record them even if this task is being cancelled.
                 _ = try await Task { try await spool.record(outcomes, owner: node, at: Date()) }.value
-                try await storage.dialers.saveRuntime(id: dialer.id, portCursor: state.portCursor, failoverActive: state.failoverActive,
-                                                      consecutiveFailures: state.consecutiveFailures, at: Date())
+                let dialers = storage.dialers
+                let (dialerID, saved) = (dialer.id, state)
+                try await Task {
+                    try await dialers.saveRuntime(id: dialerID, portCursor: saved.portCursor, failoverActive: saved.failoverActive,
+                                                  consecutiveFailures: saved.consecutiveFailures, at: Date())
+                }.value
             } catch is CancellationError {
                 break
             } catch {
@@ -192,32 +207,48 @@ struct DialerWorker: Sendable {
         let providerID = provider.id
         let dialerID = dialer.id
         let sender = provider.sender
-        let results = try await withThrowingTaskGroup(of: (SpoolMessage, Result<SendReceipt, ProviderError>).self) { group in
+        // When the worker is cancelled (dialer stopped or changed, shutdown) no further message is sent; those sent
+        // already are completed, not cancelled (the provider may have them), and recorded; the rest are given back.
+        let (results, unsent) = await withTaskGroup(of: (SpoolMessage, Result<SendReceipt, ProviderError>).self) { group in
             var results: [(SpoolMessage, Result<SendReceipt, ProviderError>)] = []
+            var unsent: [SpoolMessage] = []
             var iterator = planned.makeIterator()
             var running = 0
-            func launch() async throws -> Bool {
+            func launch() async -> Bool {
                 guard let (message, port) = iterator.next() else { return false }
-                for bucket in pacing { try await bucket.take() }
+                do {
+                    try Task.checkCancellation()
+                    for bucket in pacing { try await bucket.take() }
+                } catch {
+                    unsent.append(message)
+                    while let (rest, _) = iterator.next() { unsent.append(rest) }
+                    return false
+                }
                 group.addTask {
-                    let sms = OutgoingSMS(reference: String(message.id), destination: message.destination, text: message.message,
-                                          sender: sender, port: port)
-                    do {
-                        return (message, .success(try await adapter.send(sms)))
-                    } catch let error as ProviderError {
-                        return (message, .failure(error))
-                    } catch {
-                        return (message, .failure(ProviderError(.retryable, code: "internal", text: "\(error)")))
-                    }
+                    // An unstructured task does not inherit the worker's cancellation.
+                    await Task {
+                        let sms = OutgoingSMS(reference: String(message.id), destination: message.destination, text: message.message,
+                                              sender: sender, port: port)
+                        do {
+                            return (message, .success(try await adapter.send(sms)))
+                        } catch let error as ProviderError {
+                            return (message, .failure(error))
+                        } catch {
+                            return (message, .failure(ProviderError(.retryable, code: "internal", text: "\(error)")))
+                        }
+                    }.value
                 }
                 return true
             }
-            while running < concurrency, try await launch() { running += 1 }
-            while let result = try await group.next() {
+            while running < concurrency, await launch() { running += 1 }
+            while let result = await group.next() {
                 results.append(result)
-                if try await launch() == false { running -= 1 }
+                if await launch() == false { running -= 1 }
             }
-            return results
+            return (results, unsent)
+        }
+        for message in unsent {
+            outcomes.append(.retry(id: message.id, at: now, code: nil, text: "not sent: the dialer stopped", countsAsAttempt: false))
         }
 
         for (message, result) in results {
@@ -264,8 +295,13 @@ struct DialerWorker: Sendable {
         return window.isOpen(at: now) ? nil : window.nextOpening(after: now)
     }
 
-    /// A stored schedule; empty text or `{}` means always open.
-    static func schedule(_ text: String, timeZone: String) -> Schedule? {
+    static func schedule(_ text: String, timeZone: String) -> Schedule? { DialerSchedule.parse(text) }
+}
+
+/// How dialer schedules are stored.
+public enum DialerSchedule {
+    /// A stored schedule; empty text or `{}` means always open; nil when it does not parse.
+    public static func parse(_ text: String) -> Schedule? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty || trimmed == "{}" { return .alwaysOpen }
         return try? JSONDecoder().decode(Schedule.self, from: Data(trimmed.utf8))

@@ -154,10 +154,13 @@ public struct SimulatorProvider: SMSProvider {
         let id = draw.messageID
         if let sink {
             let delivered = draw.delivery >= behaviour.undeliveredRatio
-            let report = DeliveryReport(
-                providerMessageID: id, outcome: delivered ? .delivered : .failed,
-                code: delivered ? nil : "SIM_UNDELIV", text: delivered ? "delivered" : "simulated delivery failure", at: Date())
-            try await engine.schedule(after: behaviour.reportDelay) { await sink.simulatorDelivered(report) }
+            try await engine.schedule(after: behaviour.reportDelay) {
+                // Dated when it is handed over (the moment of "delivery"), not when the message was accepted.
+                let report = DeliveryReport(
+                    providerMessageID: id, outcome: delivered ? .delivered : .failed,
+                    code: delivered ? nil : "SIM_UNDELIV", text: delivered ? "delivered" : "simulated delivery failure", at: Date())
+                await sink.simulatorDelivered(report)
+            }
             if let reply = behaviour.autoReply {
                 let inbound = InboundSMS(
                     providerMessageID: id + "-reply", from: message.destination,

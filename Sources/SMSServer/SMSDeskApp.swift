@@ -91,7 +91,9 @@ public struct SMSDeskApp: Sendable {
                            webhookURL: { urls.absolute($0, $1) ?? urls.path($0, $1) }).addRoutes(to: routes)
         WebhookController(storage: storage, pool: pool, inbound: inbound, reports: reports,
                           publicURL: config.publicURL).addRoutes(to: routes)
-        MessageController(storage: storage, intake: SpoolIntake(storage: storage)).addRoutes(to: routes)
+        let messages = MessageController(storage: storage, intake: SpoolIntake(storage: storage))
+        messages.addRoutes(to: routes)
+        SpoolController(storage: storage, messages: messages, dataDirectory: config.dataDirectory).addRoutes(to: routes)
         DialerController(storage: storage).addRoutes(to: routes)
         OperationsController(storage: storage, registry: registry, openAPI: { document.withLockedValue { $0 } }).addRoutes(to: routes)
         let openAPI = try OpenAPIDocument.build(routes: routes.declared, version: SMSDeskVersion.current)

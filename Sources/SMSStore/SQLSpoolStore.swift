@@ -63,26 +63,44 @@ struct SQLSpoolStore: SpoolStore {
           created_by, idempotency_key, encoding, segments, error_text, not_before, created_at, updated_at) VALUES
         """
 
+    static func insert(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLExecutor) async throws -> [Int64] {
+        var ids: [Int64] = []
+        ids.reserveCapacity(messages.count)
+        var start = 0
+        while start < messages.count {
+            let slice = messages[start..<min(start + chunk, messages.count)]
+            var sql = insertColumns
+            for (i, m) in slice.enumerated() { sql = sql + (i == 0 ? "" : ", ") + values(m, at: at) }
+            let rows = try await tx.query(sql + " RETURNING id")
+            let inserted = try rows.map { try $0.int("id") }.sorted()
+            try await insertEvents(zip(inserted, slice).map { id, m in
+                EventRow(id: id, from: nil, to: m.state, reason: m.reason ?? "queued (\(m.source.rawValue))")
+            }, at: at, node: nil, in: tx)
+            ids += inserted
+            start += chunk
+        }
+        return ids
+    }
+
     func enqueue(_ messages: [NewSpoolMessage], at: Date) async throws -> [Int64] {
         guard !messages.isEmpty else { return [] }
-        return try await db.transaction { tx in
-            var ids: [Int64] = []
-            ids.reserveCapacity(messages.count)
-            var start = 0
-            while start < messages.count {
-                let slice = messages[start..<min(start + Self.chunk, messages.count)]
-                var sql = Self.insertColumns
-                for (i, m) in slice.enumerated() { sql = sql + (i == 0 ? "" : ", ") + Self.values(m, at: at) }
-                let rows = try await tx.query(sql + " RETURNING id")
-                let inserted = try rows.map { try $0.int("id") }.sorted()
-                try await Self.insertEvents(zip(inserted, slice).map { id, m in
-                    EventRow(id: id, from: nil, to: m.state, reason: m.reason ?? "queued (\(m.source.rawValue))")
-                }, at: at, node: nil, in: tx)
-                ids += inserted
-                start += Self.chunk
+        return try await db.transaction { tx in try await Self.insert(messages, at: at, in: tx) }
+    }
+
+    func enqueueAll(at: Date, _ body: @Sendable (_ insert: @Sendable ([NewSpoolMessage]) async throws -> Void) async throws -> Void)
+        async throws -> Int {
+        try await db.transaction { tx in
+            let tally = Tally()
+            try await body { batch in
+                await tally.add(try await Self.insert(batch, at: at, in: tx).count)
             }
-            return ids
+            return await tally.total
         }
+    }
+
+    actor Tally {
+        var total = 0
+        func add(_ n: Int) { total += n }
     }
 
     func enqueueOnce(_ message: NewSpoolMessage, at: Date) async throws -> (SpoolMessage, created: Bool) {
@@ -271,6 +289,22 @@ struct SQLSpoolStore: SpoolStore {
             SELECT COUNT(*) AS n FROM spool WHERE campaign_id = \(campaignID) AND possible_duplicate = \(true)
             """)?.int("n") ?? 0)
         return counts
+    }
+
+    func list(_ filter: SpoolFilter, limit: Int, beforeID: Int64?) async throws -> [SpoolMessage] {
+        var conditions: SQL = "id < \(beforeID ?? Int64.max)"
+        if let campaign = filter.campaignID { conditions = conditions + " AND campaign_id = \(campaign)" }
+        if !filter.states.isEmpty { conditions = conditions + " AND state IN \(list: filter.states.map(\.rawValue))" }
+        if let number = filter.number, !number.isEmpty {
+            let escaped = number.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            conditions = conditions + " AND destination LIKE \("%" + escaped + "%") ESCAPE '\\'"
+        }
+        if let from = filter.createdFrom { conditions = conditions + " AND created_at >= \(from)" }
+        if let before = filter.createdBefore { conditions = conditions + " AND created_at < \(before)" }
+        return try await db.query("""
+            SELECT \(unsafeRaw: Self.columns) FROM spool WHERE \(conditions) ORDER BY id DESC LIMIT \(limit)
+            """).map(Self.decode)
     }
 
     func cancelUnprocessed(campaignID: Int64, reason: String, at: Date) async throws -> Int {

@@ -122,6 +122,25 @@ public struct SpoolCounts: Sendable, Equatable {
     public subscript(_ state: SpoolState) -> Int { byState[state] ?? 0 }
 }
 
+/// Which spool messages a report lists.
+public struct SpoolFilter: Sendable, Equatable {
+    public var campaignID: Int64?
+    public var states: [SpoolState]
+    /// Part of the destination number.
+    public var number: String?
+    public var createdFrom: Date?
+    public var createdBefore: Date?
+
+    public init(campaignID: Int64? = nil, states: [SpoolState] = [], number: String? = nil, createdFrom: Date? = nil,
+                createdBefore: Date? = nil) {
+        self.campaignID = campaignID
+        self.states = states
+        self.number = number
+        self.createdFrom = createdFrom
+        self.createdBefore = createdBefore
+    }
+}
+
 /// The spool: every outgoing message and its history. Claims are atomic and
 /// leased, so several dispatcher processes on one PostgreSQL never send one
 /// message at once; a lease that expires (a crashed node) returns its
@@ -129,6 +148,10 @@ public struct SpoolCounts: Sendable, Equatable {
 public protocol SpoolStore: Sendable {
     /// Adds messages in one transaction; returns their ids in order.
     func enqueue(_ messages: [NewSpoolMessage], at: Date) async throws -> [Int64]
+    /// Adds messages produced batch by batch by `body` in ONE transaction: all of them or, if `body`
+    /// or a write fails, none. Returns how many were added.
+    func enqueueAll(at: Date, _ body: @Sendable (_ insert: @Sendable ([NewSpoolMessage]) async throws -> Void) async throws -> Void)
+        async throws -> Int
     /// Adds one message unless its idempotency key was used before; returns the message and whether it is new.
     func enqueueOnce(_ message: NewSpoolMessage, at: Date) async throws -> (SpoolMessage, created: Bool)
     /// Claims up to `limit` due `to_process` messages of these campaigns, highest priority then oldest,
@@ -148,6 +171,8 @@ public protocol SpoolStore: Sendable {
     func message(id: Int64) async throws -> SpoolMessage?
     func history(id: Int64) async throws -> [SpoolEvent]
     func counts(campaignID: Int64) async throws -> SpoolCounts
+    /// Messages matching `filter`, newest first, `limit` at a time; `beforeID` pages.
+    func list(_ filter: SpoolFilter, limit: Int, beforeID: Int64?) async throws -> [SpoolMessage]
     /// Cancels every not-yet-processed (held or to-process) message of a campaign; returns how many.
     func cancelUnprocessed(campaignID: Int64, reason: String, at: Date) async throws -> Int
 }

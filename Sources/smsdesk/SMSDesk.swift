@@ -10,7 +10,13 @@ struct SMSDesk: AsyncParsableCommand {
         commandName: "smsdesk",
         abstract: "SMSDesk: an SMS contact center in one binary.",
         version: SMSDeskVersion.current,
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self, Simulate.self])
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self, ImportCommand.self, Simulate.self])
+
+    /// Logs go to standard error for every command, keeping standard output for the command's own answer.
+    static func main() async {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        await main(nil)
+    }
 }
 
 /// Where the data lives; shared by every command that opens the database.
@@ -96,7 +102,6 @@ struct Serve: AsyncParsableCommand {
         }
         config.secureCookies = secureCookies || env["SMSDESK_SECURE_COOKIES"] == "1"
         config.publicURL = publicURL ?? env["SMSDESK_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = storageOptions.logger(config)
         let secrets = try SecretBox.load(base64: config.secretKey, dataDirectory: config.dataDirectory)
         let storage = try await Storage.open(config: config, logger: logger)

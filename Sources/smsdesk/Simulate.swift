@@ -85,7 +85,6 @@ struct Simulate: AsyncParsableCommand {
     func run() async throws {
         let options = try options()
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "smsdesk.simulator")
         logger.logLevel = level
         let server = try SimulatorServer.build(options: options, logger: logger) { host, port in

@@ -82,8 +82,8 @@ struct ControlTests {
             try await h.whileDispatching(EngineHarness.policy()) {
                 try await h.waitUntil(first, are: [.delivered])
                 try await h.storage.dialers.setEnabled(id: dialer.id, false, at: Date())
-                try await eventually("the dialer's worker stops") {
-                    h.logs.contains("dialer stopped", metadata: ["dialer": "\(dialer.id)"]) ? true : nil
+                try await waitFor("the dialer's worker stops") {
+                    h.logs.contains("dialer stopped", metadata: ["dialer": "\(dialer.id)"])
                 }
                 let later = try await h.enqueue(campaign, [uy(2), uy(3), uy(4)])
                 // A dialer created now is started by the supervisor on a later pass, which also sees the disabled one:
@@ -107,49 +107,94 @@ struct ControlTests {
         }
     }
 
-    @Test("Disabling a dialer in the middle of a paced batch loses no message and sends none twice")
+    /// Checks that nothing of a batch interrupted by a stop is left claimed: each message went out once, or is
+    /// waiting untouched by the provider. Returns the messages given back.
+    func expectNothingLeftClaimed(_ h: EngineHarness, _ ids: [Int64]) async throws -> [SpoolMessage] {
+        var givenBack: [SpoolMessage] = []
+        for message in try await h.messages(ids) {
+            let sends = h.sends.of(message.id).count
+            switch message.state {
+            case .sent, .delivered:
+                #expect(sends == 1, "message \(message.id) sent \(sends) times")
+            case .toProcess:
+                #expect(sends == 0, "message \(message.id) reached the provider but is queued again")
+                #expect(message.attempts == 0)
+                #expect(message.leaseOwner == nil)
+                let history = try await h.storage.spool.history(id: message.id)
+                #expect(path(history) == [.toProcess, .sending, .toProcess])
+                #expect(history.last?.reason?.hasSuffix(": not sent: the dialer stopped") == true)
+                givenBack.append(message)
+            default:
+                Issue.record("message \(message.id) is \(message.state) after the dialer stopped")
+            }
+            #expect(!message.possibleDuplicate)
+        }
+        return givenBack
+    }
+
+    /// Restarts a paced dialer without pacing, so the rest of the batch goes out quickly.
+    func restartUnpaced(_ h: EngineHarness, _ dialer: DialerRecord) async throws {
+        var unpaced = try #require(try await h.storage.dialers.dialer(id: dialer.id))
+        unpaced.intervalMs = 0
+        unpaced.enabled = true
+        _ = try await h.storage.dialers.update(unpaced, at: Date())
+    }
+
+    func expectEachSentOnce(_ h: EngineHarness, _ ids: [Int64], dialer: DialerRecord) async throws {
+        for message in try await h.messages(ids) {
+            #expect(h.sends.of(message.id).count == 1, "message \(message.id) sent \(h.sends.of(message.id).count) times")
+            #expect(!message.possibleDuplicate)
+            expectConsistent(try await h.storage.spool.history(id: message.id), message.id)
+        }
+        // Stopping is not a provider failure.
+        let saved = try #require(try await h.storage.dialers.dialer(id: dialer.id))
+        #expect(saved.consecutiveFailures == 0 && !saved.failoverActive)
+    }
+
+    @Test("Disabling a dialer in the middle of a paced batch leaves no message claimed and sends none twice")
     func disablingMidBatchLosesNothing() async throws {
         try await EngineHarness.with { h in
             let provider = try await h.simulator("sim")
             let campaign = try await h.campaign("Avisos")
-            // One message every 200 ms: the batch of 15 takes about 3 s.
-            let dialer = try await h.dialer("d", provider: provider, campaigns: [campaign], intervalMs: 200)
+            // One message a second: the batch of 15 takes about 14 s.
+            let dialer = try await h.dialer("d", provider: provider, campaigns: [campaign], intervalMs: 1000)
             let ids = try await h.enqueue(campaign, (1...15).map(uy))
 
             try await h.whileDispatching(EngineHarness.policy(lease: 60)) {
-                try await eventually("sending has begun") { h.sends.all.count >= 2 ? true : nil }
+                try await waitFor("sending has begun") { h.sends.all.count >= 2 }
                 try await h.storage.dialers.setEnabled(id: dialer.id, false, at: Date())
-                try await eventually("the dialer's worker stops") {
-                    h.logs.contains("dialer stopped", metadata: ["dialer": "\(dialer.id)"]) ? true : nil
+                try await waitFor("the dialer's worker stops") {
+                    h.logs.contains("dialer stopped", metadata: ["dialer": "\(dialer.id)"])
                 }
+                _ = try await expectNothingLeftClaimed(h, ids)
 
-                // Nothing is left claimed: each message went out once, or is waiting, untouched by the provider.
-                for message in try await h.messages(ids) {
-                    let sends = h.sends.of(message.id).count
-                    switch message.state {
-                    case .sent, .delivered:
-                        #expect(sends == 1, "message \(message.id) sent \(sends) times")
-                    case .toProcess:
-                        #expect(sends == 0, "message \(message.id) reached the provider but is queued again")
-                        #expect(message.attempts == 0)
-                    default:
-                        Issue.record("message \(message.id) is \(message.state) after the dialer stopped")
-                    }
-                    #expect(!message.possibleDuplicate)
-                }
-
-                try await h.storage.dialers.setEnabled(id: dialer.id, true, at: Date())
+                try await restartUnpaced(h, dialer)
                 try await h.waitUntil(ids, are: [.delivered])
             }
+            try await expectEachSentOnce(h, ids, dialer: dialer)
+        }
+    }
 
-            for message in try await h.messages(ids) {
-                #expect(h.sends.of(message.id).count == 1, "message \(message.id) sent \(h.sends.of(message.id).count) times")
-                #expect(!message.possibleDuplicate)
-                expectConsistent(try await h.storage.spool.history(id: message.id), message.id)
+    @Test("Stopping the engine in the middle of a paced batch gives the unsent messages back at once and sends none twice")
+    func stoppingTheEngineMidBatchLosesNothing() async throws {
+        try await EngineHarness.with { h in
+            let provider = try await h.simulator("sim")
+            let campaign = try await h.campaign("Avisos")
+            let dialer = try await h.dialer("d", provider: provider, campaigns: [campaign], intervalMs: 1000)
+            let ids = try await h.enqueue(campaign, (1...15).map(uy))
+
+            // Stopped (cancelled, as on shutdown) right after the second send, during the pause before the third.
+            try await h.whileDispatching(EngineHarness.policy(lease: 60)) {
+                try await waitFor("sending has begun") { h.sends.all.count >= 2 }
             }
-            // Stopping is not a provider failure.
-            let saved = try #require(try await h.storage.dialers.dialer(id: dialer.id))
-            #expect(saved.consecutiveFailures == 0 && !saved.failoverActive)
+            let givenBack = try await expectNothingLeftClaimed(h, ids)
+            #expect(!givenBack.isEmpty, "the stop came after the whole batch was sent")
+
+            try await restartUnpaced(h, dialer)
+            try await h.whileDispatching(EngineHarness.policy(lease: 60)) {
+                try await h.waitUntil(ids, are: [.delivered])
+            }
+            try await expectEachSentOnce(h, ids, dialer: dialer)
         }
     }
 }

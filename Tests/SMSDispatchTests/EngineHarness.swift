@@ -181,6 +181,12 @@ func eventually<T>(_ what: String, timeout: Duration = .seconds(30), _ probe: ()
     }
 }
 
+/// Polls `condition` every 20 ms until it holds or `timeout` passes (then records an issue and throws).
+func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool,
+             lastSeen: () async throws -> String = { "" }) async throws {
+    try await eventually(what, timeout: timeout, { try await condition() ? true : nil }, lastSeen: lastSeen)
+}
+
 struct TimedOut: Error {}
 
 /// Forwards the simulator's delivery reports to the intake, as the server's bridge does.
@@ -202,6 +208,8 @@ struct ReportSink: SimulatorSink {
 struct RecordedSend: Sendable {
     var providerID: Int64
     var message: OutgoingSMS
+    /// When the adapter was called.
+    var at: Date
 }
 
 /// Every send the adapters were asked to make, and the adapters themselves (to stop them at the end).
@@ -231,7 +239,7 @@ struct RecordingProvider: SMSProvider {
     var type: ProviderType { inner.type }
 
     func send(_ message: OutgoingSMS) async throws -> SendReceipt {
-        log.append(RecordedSend(providerID: providerID, message: message))
+        log.append(RecordedSend(providerID: providerID, message: message, at: Date()))
         return try await inner.send(message)
     }
 

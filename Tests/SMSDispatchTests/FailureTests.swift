@@ -21,8 +21,8 @@ struct FailureTests {
                     let message = try await h.message(id)
                     return message.state == .toProcess && message.attempts == 1 ? message : nil
                 }
-                try await eventually("the dialer saves its failure count") {
-                    try await h.storage.dialers.dialer(id: dialer.id)?.consecutiveFailures == 1 ? true : nil
+                try await waitFor("the dialer saves its failure count") {
+                    try await h.storage.dialers.dialer(id: dialer.id)?.consecutiveFailures == 1
                 }
             }
 
@@ -120,8 +120,8 @@ struct FailureTests {
 
             try await h.whileDispatching(EngineHarness.policy(maxAttempts: 10, failoverAfter: 3)) {
                 try await h.waitUntil(ids, are: [.delivered, .failed])
-                try await eventually("the failover is saved") {
-                    try await h.storage.dialers.dialer(id: dialer.id)?.failoverActive == true ? true : nil
+                try await waitFor("the failover is saved") {
+                    try await h.storage.dialers.dialer(id: dialer.id)?.failoverActive == true
                 }
             }
 

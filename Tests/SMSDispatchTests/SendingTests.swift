@@ -45,7 +45,11 @@ struct SendingTests {
                 #expect(message.providerMessageID?.hasPrefix("SIM-") == true)
                 #expect(message.possibleDuplicate == false)
                 #expect(message.leaseOwner == nil && message.leaseExpiresAt == nil)
-                #expect(message.deliveredAt != nil)
+                // The simulator reports 20 ms after the send (dlr_delay_ms): the report is dated then, not at the send.
+                let deliveredAt = try #require(message.deliveredAt)
+                let sentToProvider = try #require(h.sends.of(id).first?.at)
+                #expect(deliveredAt >= sentToProvider.addingTimeInterval(0.015),
+                        "message \(id) delivered at \(deliveredAt), sent to the provider at \(sentToProvider)")
                 #expect(claims(history).first?.node == "test-node")
                 claimedAt[id] = claims(history).first?.at
                 sentAt[id] = message.sentAt
@@ -79,8 +83,8 @@ struct SendingTests {
 
             try await h.whileDispatching(EngineHarness.policy()) {
                 try await h.waitUntil(ids, are: [.sent, .delivered])
-                try await eventually("the port cursor is saved") {
-                    try await h.storage.dialers.dialer(id: dialer.id)?.portCursor == 7 ? true : nil
+                try await waitFor("the port cursor is saved") {
+                    try await h.storage.dialers.dialer(id: dialer.id)?.portCursor == 7
                 } lastSeen: {
                     "cursor \(String(describing: try await h.storage.dialers.dialer(id: dialer.id)?.portCursor))"
                 }
@@ -106,8 +110,8 @@ struct SendingTests {
 
             try await h.whileDispatching(EngineHarness.policy()) {
                 try await h.waitUntil(first, are: [.sent, .delivered])
-                try await eventually("the port cursor is saved") {
-                    try await h.storage.dialers.dialer(id: dialer.id)?.portCursor == 2 ? true : nil
+                try await waitFor("the port cursor is saved") {
+                    try await h.storage.dialers.dialer(id: dialer.id)?.portCursor == 2
                 }
             }
             let second = try await h.enqueue(campaign, (3...5).map(uy))

@@ -76,7 +76,7 @@ struct MessageAPITests {
                 (["campaign": "Nope", "to": "+59899123456", "text": "x"], "campaign"),
                 (["campaign": "Cobranzas", "to": "", "text": "x"], "to"),
                 (["campaign": "Cobranzas", "to": "+59899123456", "text": ""], "text"),
-                (["campaign": "Cobranzas", "to": "+59899123456", "text": "x", "priority": -1] as [String: Any], "priority"),
+                (["campaign": "Cobranzas", "to": "+59899123456", "text": "x", "priority": 3_000_000_000] as [String: Any], "priority"),
             ] as [([String: Any], String)] {
                 let response = try await send(client, key: key, json: body)
                 #expect(response.status == .badRequest, "\(field)")

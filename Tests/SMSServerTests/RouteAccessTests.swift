@@ -47,6 +47,12 @@ let expectedAccess: [String: Access] = [
     "GET /api/v1/dncr": .staff,
     "POST /api/v1/dncr": .staff,
     "DELETE /api/v1/dncr/{number}": .staff,
+    "GET /api/v1/dialer-monitor": .staff,
+    "POST /api/v1/campaigns/{id}/spool/cancel": .staff,
+    "POST /api/v1/spool/unitary": .staff,
+    "POST /api/v1/spool/import": .staff,
+    "POST /api/v1/dncr/import": .staff,
+    "GET /api/v1/spool": .staff,
 ]
 
 func key(_ method: String, _ path: String) -> String { "\(method) \(RouteAudit.normalise(path))" }

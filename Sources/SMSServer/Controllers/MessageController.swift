@@ -115,8 +115,8 @@ struct MessageController {
         guard !destination.isEmpty else { throw APIError.validation(field: "to", "the destination number is required") }
         guard !text.isEmpty else { throw APIError.validation(field: "text", "the text is required") }
         guard text.count <= 1600 else { throw APIError.validation(field: "text", "the text is longer than 1600 characters") }
-        guard (0...Int(Int32.max)).contains(priority) else {
-            throw APIError.validation(field: "priority", "priority must be a whole number from 0 to \(Int32.max)")
+        guard SpoolCSV.priorityRange.contains(priority) else {
+            throw APIError.validation(field: "priority", "priority must be a whole number from \(Int32.min) to \(Int32.max)")
         }
         if let key = idempotencyKey, !(1...200).contains(key.count) {
             throw APIError.validation(field: "Idempotency-Key", "the idempotency key must have 1 to 200 characters")

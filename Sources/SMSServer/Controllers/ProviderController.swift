@@ -180,12 +180,14 @@ struct ProviderController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ProviderList> {
         let records = try await storage.providers.list()
         let defaultID = records.first(where: \.isDefault)?.id ?? records.first?.id
-        return JSONResponse(ProviderList(providers: try records.map { try dto($0, defaultID: defaultID) }))
+        let admin = context.principal?.role == .admin
+        return JSONResponse(ProviderList(providers: try records.map { try dto($0, defaultID: defaultID, showWebhook: admin) }))
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ProviderEnvelope> {
         let record = try await existing(context)
-        return JSONResponse(ProviderEnvelope(provider: try dto(record, defaultID: try await storage.providers.effectiveDefault()?.id)))
+        return JSONResponse(ProviderEnvelope(provider: try dto(record, defaultID: try await storage.providers.effectiveDefault()?.id,
+                                                               showWebhook: context.principal?.role == .admin)))
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ProviderEnvelope> {
@@ -270,14 +272,15 @@ struct ProviderController {
         return record
     }
 
-    func dto(_ r: ProviderRecord, defaultID: Int64?) throws -> ProviderDTO {
+    /// The webhook URL holds the provider's secret token: only admins see it.
+    func dto(_ r: ProviderRecord, defaultID: Int64?, showWebhook: Bool = true) throws -> ProviderDTO {
         let stored = try ProviderSecrets.open(r.secretCiphertext, with: secrets)
         return ProviderDTO(
             id: r.id, name: r.name, type: r.type, url: r.url, username: r.username,
             hasSecret: !(stored.secret ?? "").isEmpty, secretSettings: stored.settings.keys.sorted(), sender: r.sender,
             ports: r.ports, numberPattern: r.numberPattern, encoding: r.encoding, isDefault: r.isDefault,
             actsAsDefault: r.id == defaultID, ratePerSecond: r.ratePerSecond, maxConcurrency: r.maxConcurrency,
-            settings: r.settings, webhookURL: webhookURL(r.id, r.webhookToken), createdAt: r.createdAt, updatedAt: r.updatedAt)
+            settings: r.settings, webhookURL: showWebhook ? webhookURL(r.id, r.webhookToken) : nil, createdAt: r.createdAt, updatedAt: r.updatedAt)
     }
 
     /// Validates `input` against the type's schema and applies it; every problem names its field.
