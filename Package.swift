@@ -112,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "smsdesk",
             dependencies: [
-                "SMSServer", "SMSStore", "SMSSimulator", "SMSDispatch",
+                "SMSServer", "SMSStore", "SMSSimulator", "SMSDispatch", "SMSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

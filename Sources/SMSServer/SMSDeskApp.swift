@@ -63,8 +63,10 @@ public struct SMSDeskApp: Sendable {
     public let storage: Storage
 
     /// Builds the application on an open `storage`; called by `serve` and by tests alike.
+    /// `onListening` runs once the server accepts connections, with the port it listens on.
     public static func build(config: AppConfig, storage: Storage, dependencies: AppDependencies, logger: Logger,
-                             registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws -> SMSDeskApp {
+                             registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                             onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> SMSDeskApp {
         let recorder = RecordingRouter(router: Router(context: AppRequestContext.self))
         recorder.add(middleware: RequestMetricsMiddleware(registry: registry))
         recorder.add(middleware: SecurityHeadersMiddleware())
@@ -108,6 +110,7 @@ public struct SMSDeskApp: Sendable {
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SMSDesk"),
             services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool)]
                 + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger)] } ?? []),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)
         return SMSDeskApp(application: application, registeredRoutes: recorder.registered,
                           declaredRoutes: routes.declared, storage: storage)

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import SMSServer
+import SMSCore
+import SMSDispatch
 import SMSStore
 
 @main
@@ -44,6 +46,7 @@ struct StorageOptions: ParsableArguments {
             config.logLevel = parsed
         }
         config.secretKey = env["SMSDESK_SECRET_KEY"]
+        config.dispatch = try Self.dispatchPolicy(env)
         if let cost = env["SMSDESK_BCRYPT_COST"] {
             guard let value = UInt8(cost), (4...31).contains(value) else {
                 throw ValidationError("SMSDESK_BCRYPT_COST must be a number from 4 to 31")
@@ -51,6 +54,34 @@ struct StorageOptions: ParsableArguments {
             config.bcryptCost = value
         }
         return config
+    }
+
+    /// The dialer engine's settings from the environment; nil when `SMSDESK_DISPATCH=off`.
+    static func dispatchPolicy(_ env: [String: String]) throws -> DispatchPolicy? {
+        if env["SMSDESK_DISPATCH"] == "off" { return nil }
+        var policy = DispatchPolicy()
+        if let text = env["SMSDESK_DISPATCH_BATCH"] {
+            guard let value = Int(text), (1...5000).contains(value) else { throw ValidationError("SMSDESK_DISPATCH_BATCH must be 1 to 5000") }
+            policy.claimBatch = value
+        }
+        if let text = env["SMSDESK_DISPATCH_LEASE_SECONDS"] {
+            guard let value = Double(text), value >= 1 else { throw ValidationError("SMSDESK_DISPATCH_LEASE_SECONDS must be at least 1") }
+            policy.lease = value
+        }
+        if let text = env["SMSDESK_DISPATCH_MAX_ATTEMPTS"] {
+            guard let value = Int(text), value >= 1 else { throw ValidationError("SMSDESK_DISPATCH_MAX_ATTEMPTS must be at least 1") }
+            policy.maxAttempts = value
+        }
+        if let text = env["SMSDESK_QUIET_HOURS"] {
+            if text == "off" { policy.quietHoursAllowed = nil } else {
+                let parts = text.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let start = try? LocalTime(parts[0]), let end = try? LocalTime(parts[1]), start < end else {
+                    throw ValidationError("SMSDESK_QUIET_HOURS must be off or the allowed local hours like 08:00-21:00")
+                }
+                policy.quietHoursAllowed = (start, end)
+            }
+        }
+        return policy
     }
 
     /// Opens the configured database, runs `body`, and closes the database whatever happens.
@@ -111,10 +142,13 @@ struct Serve: AsyncParsableCommand {
         }
         let httpClient = AppDependencies.makeHTTPClient(config: config)
         do {
+            let backend = storage.database.dialect.rawValue
+            let host = config.host
             let app = try await SMSDeskApp.build(
                 config: config, storage: storage, dependencies: AppDependencies(secrets: secrets, httpClient: httpClient),
-                logger: logger)
-            say("SMSDesk \(SMSDeskVersion.current) listening on http://\(config.host):\(config.port) (\(storage.database.dialect.rawValue))")
+                logger: logger, onListening: { port in
+                    say("SMSDesk \(SMSDeskVersion.current) listening on http://\(host):\(port) (\(backend))")
+                })
             try await app.application.runService()
         } catch {
             try? await httpClient.shutdown()

@@ -47,6 +47,36 @@ struct ControlTests {
         }
     }
 
+    @Test("A batch the engine cannot process (a broken number pattern) is given back at once, not left claimed")
+    func unprocessableBatchesAreGivenBack() async throws {
+        try await EngineHarness.with { h in
+            // The admin form rejects such a pattern; a record written around it must not strand the queue.
+            let provider = try await h.simulator("broken", numberPattern: "(")
+            let campaign = try await h.campaign("Avisos")
+            let dialer = try await h.dialer("d", provider: provider, campaigns: [campaign])
+            let id = try await h.enqueue(campaign, [uy(1)])[0]
+
+            try await h.whileDispatching(EngineHarness.policy(lease: 60), allowingErrors: true) {
+                try await waitFor("the batch is given back") {
+                    let message = try await h.message(id)
+                    let history = try await h.storage.spool.history(id: id)
+                    return message.state == .toProcess && history.count >= 3
+                }
+            }
+
+            let message = try await h.message(id)
+            #expect(message.attempts == 0)
+            #expect(!message.possibleDuplicate)
+            #expect(message.leaseOwner == nil)
+            let history = try await h.storage.spool.history(id: id)
+            #expect(Array(path(history).prefix(3)) == [.toProcess, .sending, .toProcess])
+            #expect(history[2].reason?.contains("not sent: ") == true)
+            expectConsistent(history, id)
+            #expect(h.sends.all.isEmpty)
+            #expect(h.logs.contains("dialer batch failed; retrying", metadata: ["dialer": "\(dialer.id)"]))
+        }
+    }
+
     @Test("Messages of a disabled campaign are not sent, while the dialer's other campaigns are")
     func disabledCampaignsAreNotSent() async throws {
         try await EngineHarness.with { h in

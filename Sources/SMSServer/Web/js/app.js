@@ -1,5 +1,8 @@
 // Application shell: session check, login view, role-aware navigation and
 // the hash router (#/providers, #/users, #/apikeys, …).
+//
+// Views get ctx = { user, isCurrent(), onLeave(fn) }: onLeave handlers run when
+// the user navigates away or the session ends (stop timers, abort uploads).
 
 import { api, onUnauthorized } from './api.js';
 import { t, lang, translateDom } from './i18n.js';
@@ -7,6 +10,8 @@ import { h, clear, focusEl } from './dom.js';
 import { render as renderUsers } from './views/users.js';
 import { render as renderApiKeys } from './views/apikeys.js';
 import { render as renderProviders } from './views/providers.js';
+import { render as renderDialers } from './views/dialers.js';
+import { render as renderDialerMonitor } from './views/dialer-monitor.js';
 import { renderUnavailable, renderNoAccess } from './views/placeholder.js';
 
 const ADMIN = 'admin';
@@ -18,11 +23,11 @@ const AGENT = 'agent';
 const ROUTES = {
   providers: { titleKey: 'nav.providers', roles: [ADMIN, SUPERVISOR], view: renderProviders },
   campaigns: { titleKey: 'nav.campaigns', roles: [ADMIN] },
-  dialers: { titleKey: 'nav.dialers', roles: [ADMIN] },
+  dialers: { titleKey: 'nav.dialers', roles: [ADMIN], view: renderDialers },
   users: { titleKey: 'nav.users', roles: [ADMIN], view: renderUsers },
   apikeys: { titleKey: 'nav.apikeys', roles: [ADMIN], view: renderApiKeys },
   monitor: { titleKey: 'nav.monitor', roles: [ADMIN, SUPERVISOR] },
-  'dialer-monitor': { titleKey: 'nav.dialerMonitor', roles: [ADMIN, SUPERVISOR] },
+  'dialer-monitor': { titleKey: 'nav.dialerMonitor', roles: [ADMIN, SUPERVISOR], view: renderDialerMonitor },
   search: { titleKey: 'nav.search', roles: [ADMIN, SUPERVISOR] },
   inbox: { titleKey: 'nav.inbox', roles: [AGENT] },
 };
@@ -56,6 +61,16 @@ const els = {
 let currentUser = null;
 let viewToken = 0; // bumps on every render; views check ctx.isCurrent()
 let navLinks = new Map();
+let leaveHandlers = []; // cleanups registered by the current view (ctx.onLeave)
+
+/** Runs and forgets the current view's cleanups; a failing one does not stop the others. */
+function leaveView() {
+  const handlers = leaveHandlers;
+  leaveHandlers = [];
+  for (const fn of handlers) {
+    try { fn(); } catch (_) { /* a view's cleanup must not block navigation */ }
+  }
+}
 
 function canUse(routeName, role) {
   const route = ROUTES[routeName];
@@ -70,6 +85,7 @@ function routeFromHash() {
 // ---- Login view --------------------------------------------------------------
 
 function showLogin(infoKey = null, { keepUsername = false } = {}) {
+  leaveView();
   currentUser = null;
   viewToken += 1;
   clear(els.main);
@@ -170,11 +186,13 @@ function route(focusHeading = true) {
     name = DEFAULT_ROUTE[currentUser.role];
     history.replaceState(null, '', `#/${name}`);
   }
+  leaveView();
   viewToken += 1;
   const token = viewToken;
   const ctx = {
     user: currentUser,
     isCurrent: () => token === viewToken && currentUser !== null,
+    onLeave: (fn) => { if (token === viewToken) leaveHandlers.push(fn); },
   };
 
   for (const [n, a] of navLinks) {

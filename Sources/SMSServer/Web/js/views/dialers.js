@@ -1,0 +1,758 @@
+// Dialers page (admin; SPEC D1, D2, D11): list of dialers, create/edit form
+// (provider, fallback provider, campaigns served, dial string, interval, DNCR
+// check, weekly schedule, enabled), delete with a confirm step. Until a
+// Campaigns page exists, a small "New campaign" form and list live here too.
+//
+// Schedules: none means always open. The API keeps a stored schedule when the
+// field is omitted or null, so switching an existing dialer back to "always"
+// sends the explicit always-open week (every day 00:00–24:00, UTC); such a week
+// is shown as "always" again.
+
+import { request } from '../api.js';
+import { t } from '../i18n.js';
+import { h, clear, errorText, focusEl } from '../dom.js';
+import { pageHeader, messageArea, field, preserveFocus } from '../components.js';
+
+const enc = encodeURIComponent;
+const dialersApi = {
+  list: () => request('GET', '/dialers'),
+  create: (body) => request('POST', '/dialers', body),
+  update: (id, body) => request('PATCH', `/dialers/${enc(id)}`, body),
+  remove: (id) => request('DELETE', `/dialers/${enc(id)}`),
+  providers: () => request('GET', '/providers'),
+  campaigns: () => request('GET', '/campaigns'),
+  createCampaign: (body) => request('POST', '/campaigns', body),
+};
+
+const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+const WEEKDAYS = DAYS.slice(0, 5);
+const ALWAYS_OPEN = {
+  timeZone: 'UTC',
+  weekly: DAYS.map((day) => ({ day, start: '00:00', end: '24:00' })),
+  exceptions: [],
+};
+
+function browserTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch (_) {
+    return 'UTC';
+  }
+}
+
+function validTimeZone(zone) {
+  if (!zone) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone }); // eslint-disable-line no-new
+    return true;
+  } catch (_) {
+    return false;
+  }
+}
+
+let zoneList = null;
+function timeZones() {
+  if (!zoneList) {
+    let zones = [];
+    try {
+      zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+    } catch (_) {
+      zones = [];
+    }
+    zoneList = ['UTC', ...zones.filter((z) => z !== 'UTC')];
+  }
+  return zoneList;
+}
+
+/** A <datalist> of the browser's time zones, for time-zone inputs (list=id). */
+function zoneDatalist(id) {
+  return h('datalist', { id }, timeZones().map((z) => h('option', { value: z })));
+}
+
+function minutes(hhmm) {
+  const m = /^(\d{2}):(\d{2})$/.exec(hhmm || '');
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+/** True when a schedule is absent or is every day 00:00–24:00 with no exceptions. */
+function isAlwaysOpen(schedule) {
+  if (!schedule) return true;
+  if ((schedule.exceptions || []).length) return false;
+  const weekly = schedule.weekly || [];
+  return DAYS.every((day) => weekly.some((r) => r.day === day && r.start === '00:00' && r.end === '24:00'));
+}
+
+/** "Mon–Fri 08:00–20:00, Sat 09:00–13:00 (America/Montevideo)" or "Always open". */
+function scheduleSummary(schedule) {
+  if (isAlwaysOpen(schedule)) return t('dialers.alwaysOpen');
+  const weekly = schedule.weekly || [];
+  const perDay = DAYS.map((day) => weekly.filter((r) => r.day === day).map((r) => `${r.start}–${r.end}`).join(', '));
+  const groups = [];
+  for (let i = 0; i < DAYS.length; i += 1) {
+    if (!perDay[i]) continue;
+    const last = groups[groups.length - 1];
+    if (last && last.end === i - 1 && last.hours === perDay[i]) last.end = i;
+    else groups.push({ start: i, end: i, hours: perDay[i] });
+  }
+  const text = groups.length === 0 ? t('dialers.neverOpen') : groups.map((g) => {
+    const days = g.start === g.end ? t(`weekday.short.${DAYS[g.start]}`)
+      : `${t(`weekday.short.${DAYS[g.start]}`)}–${t(`weekday.short.${DAYS[g.end]}`)}`;
+    return `${days} ${g.hours}`;
+  }).join(', ');
+  const extra = (schedule.exceptions || []).length
+    ? ` · ${t('dialers.exceptionsCount', { count: schedule.exceptions.length })}` : '';
+  return `${text} (${schedule.timeZone})${extra}`;
+}
+
+/** A checkbox with its label to the right, plus hint and error lines. */
+function checkField({ id, labelKey, hintKey = null, testid, checked = false }) {
+  const input = h('input', { type: 'checkbox', id, checked, dataset: { testid } });
+  const hintId = hintKey ? `${id}-hint` : null;
+  if (hintId) input.setAttribute('aria-describedby', hintId);
+  return {
+    el: h('div', { class: 'field field-check' },
+      h('label', { class: 'check', for: id }, input, h('span', null, t(labelKey))),
+      hintKey ? h('p', { id: hintId, class: 'field-hint' }, t(hintKey)) : null),
+    control: input,
+  };
+}
+
+export function render(main, ctx) {
+  const state = {
+    dialers: [],
+    providers: [],
+    campaigns: [],
+    loaded: false,
+    busy: new Set(),
+    confirmDelete: null,
+  };
+  const messages = messageArea('dialers');
+
+  // ---- Dialers list -------------------------------------------------------------
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table dialers-table', 'aria-busy': 'true', dataset: { testid: 'dialers-table' } },
+    h('caption', { class: 'visually-hidden' }, t('dialers.listTitle')),
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col' }, t('dialers.colName')),
+      h('th', { scope: 'col' }, t('dialers.colProvider')),
+      h('th', { scope: 'col' }, t('dialers.colCampaigns')),
+      h('th', { scope: 'col' }, t('dialers.colSchedule')),
+      h('th', { scope: 'col' }, t('dialers.colDialString')),
+      h('th', { scope: 'col', class: 'num' }, t('dialers.colInterval')),
+      h('th', { scope: 'col' }, t('dialers.colDncr')),
+      h('th', { scope: 'col' }, t('dialers.colStatus')),
+      h('th', { scope: 'col' }, t('common.actions')))),
+    tbody);
+  const refreshBtn = h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: 'dialers-refresh' }, onclick: () => load() }, t('common.refresh'));
+
+  const form = buildForm();
+  const campaignsPanel = buildCampaigns();
+
+  clear(main).append(
+    pageHeader('dialers.title'),
+    messages.el,
+    h('section', { class: 'panel', 'aria-labelledby': 'dialers-list-title' },
+      h('div', { class: 'panel-head' },
+        h('h2', { id: 'dialers-list-title', class: 'panel-title' }, t('dialers.listTitle')),
+        refreshBtn),
+      h('p', { class: 'panel-hint' }, t('dialers.listHint')),
+      h('div', { class: 'table-wrap' }, table)),
+    form.el,
+    campaignsPanel.el,
+    zoneDatalist('tz-list'),
+  );
+
+  function providerName(id) {
+    const p = state.providers.find((x) => x.id === id);
+    return p ? p.name : `#${id}`;
+  }
+
+  function campaignName(id) {
+    const c = state.campaigns.find((x) => x.id === id);
+    return c ? c.name : `#${id}`;
+  }
+
+  function focusTestid(testid) {
+    const el = main.querySelector(`[data-testid="${CSS.escape(testid)}"]`);
+    if (el) el.focus();
+  }
+
+  function renderTable() {
+    preserveFocus(main, () => {
+      clear(tbody);
+      if (!state.loaded) {
+        tbody.append(h('tr', null, h('td', { colspan: '9', class: 'muted' }, t('common.loading'))));
+        return;
+      }
+      if (state.dialers.length === 0) {
+        tbody.append(h('tr', null, h('td', { colspan: '9', class: 'muted', dataset: { testid: 'dialers-empty' } }, t('dialers.empty'))));
+        return;
+      }
+      for (const d of state.dialers) tbody.append(row(d));
+    });
+  }
+
+  function row(d) {
+    const busy = state.busy.has(d.id);
+    const editingThis = form.editingId() === d.id;
+    let actions;
+    if (state.confirmDelete === d.id) {
+      actions = h('div', { class: 'confirm-inline', role: 'group', 'aria-label': t('dialers.delete') },
+        h('span', { class: 'confirm-text' }, t('dialers.confirmDelete', { name: d.name })),
+        h('button', { type: 'button', class: 'btn btn-small btn-danger', disabled: busy, dataset: { testid: `dialer-delete-confirm-${d.id}` }, onclick: () => remove(d) }, t('dialers.delete')),
+        h('button', {
+          type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: `dialer-delete-cancel-${d.id}` },
+          onclick: () => { state.confirmDelete = null; renderTable(); focusTestid(`dialer-delete-${d.id}`); },
+        }, t('common.cancel')));
+    } else {
+      actions = h('div', { class: 'cell-actions' },
+        h('button', {
+          type: 'button', class: 'btn btn-small', disabled: busy || editingThis, 'aria-label': `${t('dialers.edit')}: ${d.name}`,
+          dataset: { testid: `dialer-edit-${d.id}` }, onclick: () => { form.edit(d); form.focusFirst(); },
+        }, t('dialers.edit')),
+        h('button', {
+          type: 'button', class: 'btn btn-small', disabled: busy, 'aria-label': `${t('dialers.delete')}: ${d.name}`,
+          dataset: { testid: `dialer-delete-${d.id}` },
+          onclick: () => { state.confirmDelete = d.id; renderTable(); focusTestid(`dialer-delete-cancel-${d.id}`); },
+        }, t('dialers.delete')));
+    }
+    const campaigns = d.campaignIds || [];
+    return h('tr', {
+      class: editingThis ? 'row-selected' : null,
+      dataset: { testid: `dialer-row-${d.id}`, id: String(d.id), name: d.name, enabled: String(!!d.enabled) },
+    },
+    h('td', null, h('span', { class: 'cell-name', dataset: { testid: `dialer-name-${d.id}` } }, d.name)),
+    h('td', { class: 'td-wrap' },
+      h('span', null, providerName(d.providerId)),
+      d.fallbackProviderId ? h('span', { class: 'muted' }, ' ', t('dialers.fallbackShort', { name: providerName(d.fallbackProviderId) })) : null,
+      d.failoverActive ? h('span', null, ' ', h('span', { class: 'status-badge status-warn' }, t('dm.onFallback'))) : null),
+    h('td', { class: 'td-wrap', dataset: { testid: `dialer-campaigns-${d.id}` } },
+      campaigns.length ? campaigns.map(campaignName).join(', ') : h('span', { class: 'muted' }, t('common.none'))),
+    h('td', { class: 'td-wrap', dataset: { testid: `dialer-schedule-${d.id}` } }, scheduleSummary(d.schedule)),
+    h('td', null, d.dialString ? h('span', { class: 'mono' }, d.dialString) : h('span', { class: 'muted' }, t('common.none'))),
+    h('td', { class: 'num' }, t('dialers.ms', { n: d.intervalMs })),
+    h('td', null, d.dncrCheck ? t('dialers.yes') : t('dialers.no')),
+    h('td', null, h('span', {
+      class: d.enabled ? 'status-badge status-on' : 'status-badge status-off', dataset: { testid: `dialer-status-${d.id}` },
+    }, d.enabled ? t('dm.dialerOn') : t('dm.dialerOff'))),
+    h('td', { class: 'td-wrap' }, actions));
+  }
+
+  async function remove(d) {
+    state.busy.add(d.id);
+    renderTable();
+    messages.clear();
+    try {
+      await dialersApi.remove(d.id);
+      if (!ctx.isCurrent()) return;
+      state.dialers = state.dialers.filter((x) => x.id !== d.id);
+      if (form.editingId() === d.id) form.reset();
+      messages.ok(t('dialers.deleted', { name: d.name }));
+      load();
+    } catch (err) {
+      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
+    } finally {
+      state.confirmDelete = null;
+      state.busy.delete(d.id);
+      if (ctx.isCurrent()) {
+        renderTable();
+        if (state.dialers.some((x) => x.id === d.id)) focusTestid(`dialer-delete-${d.id}`);
+        else focusEl(document.getElementById('dialers-list-title'));
+      }
+    }
+  }
+
+  // ---- Create / edit form ---------------------------------------------------------
+
+  function buildForm() {
+    const title = h('h2', { id: 'dialer-form-title', class: 'panel-title', dataset: { testid: 'dialer-form-title' } }, t('dialers.createTitle'));
+    const nameField = field({
+      id: 'dialer-name', labelKey: 'dialers.name', testid: 'dialer-name',
+      control: h('input', { type: 'text', name: 'name', autocomplete: 'off', maxlength: '100' }),
+    });
+    const providerSelect = h('select', { name: 'providerId' });
+    const providerField = field({ id: 'dialer-provider', labelKey: 'dialers.provider', control: providerSelect, testid: 'dialer-provider' });
+    const fallbackSelect = h('select', { name: 'fallbackProviderId' });
+    const fallbackField = field({
+      id: 'dialer-fallback', labelKey: 'dialers.fallback', hintKey: 'dialers.fallbackHint', control: fallbackSelect, testid: 'dialer-fallback',
+    });
+    const dialStringField = field({
+      id: 'dialer-dialstring', labelKey: 'dialers.dialString', hintKey: 'dialers.dialStringHint', optional: true, testid: 'dialer-dialstring',
+      control: h('input', { type: 'text', name: 'dialString', autocomplete: 'off', spellcheck: 'false', class: 'input-mono', maxlength: '100' }),
+    });
+    const intervalField = field({
+      id: 'dialer-interval', labelKey: 'dialers.interval', hintKey: 'dialers.intervalHint', testid: 'dialer-interval',
+      control: h('input', { type: 'number', name: 'intervalMs', min: '0', max: '3600000', step: '1', inputmode: 'numeric', value: '0' }),
+    });
+    const dncrField = checkField({ id: 'dialer-dncr', labelKey: 'dialers.dncrCheck', hintKey: 'dialers.dncrCheckHint', testid: 'dialer-dncr', checked: true });
+    const enabledField = checkField({ id: 'dialer-enabled', labelKey: 'dialers.enabled', hintKey: 'dialers.enabledHint', testid: 'dialer-enabled' });
+
+    // Campaigns served: one checkbox each.
+    const campaignBoxes = h('div', { class: 'check-list', dataset: { testid: 'dialer-campaigns' } });
+    const campaignsError = h('p', { id: 'dialer-campaigns-error', class: 'field-error', dataset: { testid: 'dialer-campaigns-error' } });
+    const campaignsSet = h('fieldset', { class: 'form-section', 'aria-describedby': 'dialer-campaigns-error' },
+      h('legend', null, t('dialers.campaigns')),
+      h('p', { class: 'field-hint' }, t('dialers.campaignsHint')),
+      campaignBoxes, campaignsError);
+
+    // Schedule: always, or weekly hours in a time zone.
+    const alwaysRadio = h('input', { type: 'radio', name: 'scheduleMode', value: 'always', id: 'dialer-schedule-always', checked: true, dataset: { testid: 'dialer-schedule-always' } });
+    const weeklyRadio = h('input', { type: 'radio', name: 'scheduleMode', value: 'weekly', id: 'dialer-schedule-weekly', dataset: { testid: 'dialer-schedule-weekly' } });
+    const zoneField = field({
+      id: 'dialer-timezone', labelKey: 'dialers.timeZone', hintKey: 'dialers.timeZoneHint', testid: 'dialer-timezone',
+      control: h('input', { type: 'text', name: 'timeZone', autocomplete: 'off', spellcheck: 'false', list: 'tz-list', value: browserTimeZone() }),
+    });
+    const dayRows = new Map();
+    const dayBody = h('tbody', null, DAYS.map((day) => {
+      const on = h('input', { type: 'checkbox', id: `dialer-day-${day}`, checked: WEEKDAYS.includes(day), dataset: { testid: `dialer-day-${day}` } });
+      const start = h('input', { type: 'time', value: '08:00', step: '60', 'aria-label': t('dialers.startOf', { day: t(`weekday.${day}`) }), dataset: { testid: `dialer-start-${day}` } });
+      const end = h('input', { type: 'time', value: '20:00', step: '60', 'aria-label': t('dialers.endOf', { day: t(`weekday.${day}`) }), dataset: { testid: `dialer-end-${day}` } });
+      const error = h('span', { class: 'field-error', dataset: { testid: `dialer-day-error-${day}` } });
+      const sync = () => { start.disabled = !on.checked; end.disabled = !on.checked; };
+      on.addEventListener('change', () => { sync(); error.textContent = ''; });
+      start.addEventListener('input', () => { error.textContent = ''; });
+      end.addEventListener('input', () => { error.textContent = ''; });
+      sync();
+      dayRows.set(day, { on, start, end, error, sync });
+      return h('tr', { dataset: { day } },
+        h('td', null, h('label', { class: 'check', for: on.id }, on, h('span', null, t(`weekday.${day}`)))),
+        h('td', null, start),
+        h('td', null, end),
+        h('td', null, error));
+    }));
+    const copyBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { testid: 'dialer-copy-monday' } }, t('dialers.copyMonday'));
+    const scheduleNote = h('p', { class: 'notice notice-info', dataset: { testid: 'dialer-schedule-note' } });
+    const scheduleError = h('p', { class: 'field-error', role: 'alert', dataset: { testid: 'dialer-schedule-error' } });
+    const weeklyArea = h('div', { class: 'schedule-weekly', hidden: true, dataset: { testid: 'dialer-schedule-area' } },
+      h('div', { class: 'form-grid' }, zoneField.el),
+      h('table', { class: 'table table-compact schedule-table' },
+        h('caption', { class: 'visually-hidden' }, t('dialers.weeklyHours')),
+        h('thead', null, h('tr', null,
+          h('th', { scope: 'col' }, t('dialers.day')),
+          h('th', { scope: 'col' }, t('dialers.start')),
+          h('th', { scope: 'col' }, t('dialers.end')),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('dialers.problems'))))),
+        dayBody),
+      h('p', { class: 'field-hint' }, t('dialers.endMidnightHint')),
+      h('div', { class: 'form-actions' }, copyBtn),
+      scheduleNote);
+    const scheduleSet = h('fieldset', { class: 'form-section', dataset: { testid: 'dialer-schedule' } },
+      h('legend', null, t('dialers.schedule')),
+      h('div', { class: 'radio-row', role: 'radiogroup', 'aria-label': t('dialers.schedule') },
+        h('label', { class: 'check', for: alwaysRadio.id }, alwaysRadio, h('span', null, t('dialers.scheduleAlways'))),
+        h('label', { class: 'check', for: weeklyRadio.id }, weeklyRadio, h('span', null, t('dialers.scheduleWeekly')))),
+      weeklyArea, scheduleError);
+
+    const formError = h('p', { class: 'notice notice-error', role: 'alert', dataset: { testid: 'dialer-form-error' } });
+    const formStatus = h('p', { class: 'notice notice-ok', role: 'status', dataset: { testid: 'dialer-form-status' } });
+    const submitBtn = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { testid: 'dialer-submit' } }, t('dialers.create'));
+    const cancelBtn = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true, dataset: { testid: 'dialer-cancel' } }, t('common.cancel'));
+    const formEl = h('form', { class: 'dialer-form', novalidate: true, dataset: { testid: 'dialer-form', mode: 'create' } },
+      h('div', { class: 'form-grid' }, nameField.el, providerField.el, fallbackField.el, dialStringField.el, intervalField.el),
+      h('div', { class: 'form-grid check-grid' }, dncrField.el, enabledField.el),
+      campaignsSet,
+      scheduleSet,
+      formError,
+      h('div', { class: 'form-actions' }, submitBtn, cancelBtn));
+    const section = h('section', { class: 'panel', 'aria-labelledby': title.id, dataset: { testid: 'dialer-form-panel' } },
+      title, formStatus, formEl);
+
+    let editing = null;
+    let keptExceptions = [];
+    const fields = { name: nameField, providerId: providerField, fallbackProviderId: fallbackField, dialString: dialStringField, intervalMs: intervalField };
+
+    function syncMode() {
+      weeklyArea.hidden = !weeklyRadio.checked;
+    }
+    alwaysRadio.addEventListener('change', syncMode);
+    weeklyRadio.addEventListener('change', syncMode);
+
+    copyBtn.addEventListener('click', () => {
+      const mon = dayRows.get('monday');
+      for (const [day, r] of dayRows) {
+        if (day === 'monday' || !r.on.checked) continue;
+        r.start.value = mon.start.value;
+        r.end.value = mon.end.value;
+      }
+    });
+
+    function fillSelects() {
+      const pv = providerSelect.value || (editing ? String(editing.providerId) : '');
+      const fv = fallbackSelect.value || (editing && editing.fallbackProviderId ? String(editing.fallbackProviderId) : '');
+      clear(providerSelect);
+      providerSelect.append(h('option', { value: '' }, state.providers.length ? t('dialers.chooseProvider') : t('dialers.noProviders')),
+        ...state.providers.map((p) => h('option', { value: String(p.id) }, `${p.name} (${p.type})`)));
+      providerSelect.value = pv;
+      if (!providerSelect.value && !editing && state.providers.length === 1) providerSelect.value = String(state.providers[0].id);
+      clear(fallbackSelect);
+      fallbackSelect.append(h('option', { value: '' }, t('dialers.noFallback')),
+        ...state.providers.map((p) => h('option', { value: String(p.id) }, `${p.name} (${p.type})`)));
+      fallbackSelect.value = fv;
+    }
+
+    function fillCampaigns() {
+      const checked = new Set([...campaignBoxes.querySelectorAll('input:checked')].map((x) => Number(x.value)));
+      clear(campaignBoxes);
+      if (state.campaigns.length === 0) {
+        campaignBoxes.append(h('p', { class: 'muted', dataset: { testid: 'dialer-no-campaigns' } }, t('dialers.noCampaigns')));
+        return;
+      }
+      for (const c of state.campaigns) {
+        const id = `dialer-campaign-${c.id}`;
+        campaignBoxes.append(h('label', { class: 'check chip', for: id },
+          h('input', { type: 'checkbox', id, value: String(c.id), checked: checked.has(c.id), dataset: { testid: id } }),
+          h('span', null, c.name)));
+      }
+    }
+
+    function setDays(schedule) {
+      const weekly = (schedule && schedule.weekly) || [];
+      let multi = false;
+      for (const [day, r] of dayRows) {
+        const ranges = weekly.filter((x) => x.day === day);
+        if (ranges.length > 1) multi = true;
+        r.on.checked = ranges.length > 0;
+        r.start.value = ranges.length ? ranges[0].start : '08:00';
+        r.end.value = ranges.length ? (ranges[0].end === '24:00' ? '00:00' : ranges[0].end) : '20:00';
+        r.error.textContent = '';
+        r.sync();
+      }
+      return multi;
+    }
+
+    function clearErrors() {
+      for (const f of Object.values(fields)) f.setError('');
+      zoneField.setError('');
+      campaignsError.textContent = '';
+      scheduleError.textContent = '';
+      for (const r of dayRows.values()) r.error.textContent = '';
+      formError.textContent = '';
+    }
+
+    function setMode(d) {
+      editing = d;
+      formEl.dataset.mode = d ? 'edit' : 'create';
+      title.textContent = d ? t('dialers.editTitle', { name: d.name }) : t('dialers.createTitle');
+      submitBtn.textContent = d ? t('dialers.save') : t('dialers.create');
+      cancelBtn.hidden = !d;
+    }
+
+    function reset() {
+      setMode(null);
+      clearErrors();
+      nameField.control.value = '';
+      providerSelect.value = '';
+      fallbackSelect.value = '';
+      dialStringField.control.value = '';
+      intervalField.control.value = '0';
+      dncrField.control.checked = true;
+      enabledField.control.checked = false;
+      alwaysRadio.checked = true;
+      zoneField.control.value = browserTimeZone();
+      keptExceptions = [];
+      scheduleNote.textContent = '';
+      for (const [day, r] of dayRows) {
+        r.on.checked = WEEKDAYS.includes(day);
+        r.start.value = '08:00';
+        r.end.value = '20:00';
+        r.sync();
+      }
+      for (const box of campaignBoxes.querySelectorAll('input')) box.checked = false;
+      syncMode();
+      fillSelects();
+      renderTable();
+    }
+
+    function edit(d) {
+      setMode(d);
+      clearErrors();
+      formStatus.textContent = '';
+      nameField.control.value = d.name;
+      providerSelect.value = String(d.providerId);
+      fallbackSelect.value = d.fallbackProviderId ? String(d.fallbackProviderId) : '';
+      dialStringField.control.value = d.dialString || '';
+      intervalField.control.value = String(d.intervalMs || 0);
+      dncrField.control.checked = !!d.dncrCheck;
+      enabledField.control.checked = !!d.enabled;
+      const ids = new Set(d.campaignIds || []);
+      for (const box of campaignBoxes.querySelectorAll('input')) box.checked = ids.has(Number(box.value));
+      const always = isAlwaysOpen(d.schedule);
+      alwaysRadio.checked = always;
+      weeklyRadio.checked = !always;
+      keptExceptions = (!always && d.schedule && d.schedule.exceptions) || [];
+      zoneField.control.value = (!always && d.schedule && d.schedule.timeZone) || browserTimeZone();
+      const multi = setDays(always ? null : d.schedule);
+      if (always) setDays({ weekly: WEEKDAYS.map((day) => ({ day, start: '08:00', end: '20:00' })) });
+      const notes = [];
+      if (keptExceptions.length) notes.push(t('dialers.exceptionsKept', { count: keptExceptions.length }));
+      if (multi) notes.push(t('dialers.multiRangeNote'));
+      scheduleNote.textContent = notes.join(' ');
+      syncMode();
+      renderTable();
+      section.scrollIntoView({ block: 'start' });
+    }
+
+    cancelBtn.addEventListener('click', () => {
+      const id = editing && editing.id;
+      reset();
+      messages.clear();
+      if (id !== null) focusTestid(`dialer-edit-${id}`);
+    });
+
+    /** The schedule to send, or undefined (omit), or null when the editor has errors (marked). */
+    function collectSchedule() {
+      if (alwaysRadio.checked) {
+        // Omitted keeps what is stored: an existing schedule needs the explicit always-open week.
+        return editing && !isAlwaysOpen(editing.schedule) ? ALWAYS_OPEN : undefined;
+      }
+      let ok = true;
+      const zone = zoneField.control.value.trim();
+      if (!validTimeZone(zone)) {
+        zoneField.setError(t('dialers.timeZoneInvalid', { zone }));
+        ok = false;
+      }
+      const weekly = [];
+      for (const [day, r] of dayRows) {
+        if (!r.on.checked) continue;
+        const start = minutes(r.start.value);
+        let end = minutes(r.end.value);
+        if (end === 0) end = 24 * 60; // end 00:00 = midnight at the end of the day
+        if (start === null || end === null) {
+          r.error.textContent = t('dialers.timeRequired');
+          ok = false;
+        } else if (start >= end) {
+          r.error.textContent = t('dialers.endBeforeStart');
+          ok = false;
+        } else {
+          weekly.push({ day, start: r.start.value, end: end === 24 * 60 ? '24:00' : r.end.value });
+        }
+      }
+      if (ok && weekly.length === 0) {
+        scheduleError.textContent = t('dialers.noDays');
+        ok = false;
+      }
+      return ok ? { timeZone: zone, weekly, exceptions: keptExceptions } : null;
+    }
+
+    formEl.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors();
+      messages.clear();
+      formStatus.textContent = '';
+      const name = nameField.control.value.trim();
+      if (!name) { nameField.setError(t('dialers.nameRequired')); nameField.control.focus(); return; }
+      if (!providerSelect.value) { providerField.setError(t('dialers.providerRequired')); providerSelect.focus(); return; }
+      if (fallbackSelect.value && fallbackSelect.value === providerSelect.value) {
+        fallbackField.setError(t('dialers.fallbackSame'));
+        fallbackSelect.focus();
+        return;
+      }
+      const intervalText = intervalField.control.value.trim();
+      const interval = intervalText === '' ? 0 : Number(intervalText);
+      if (intervalField.control.validity.badInput || !Number.isInteger(interval) || interval < 0 || interval > 3600000) {
+        intervalField.setError(t('dialers.intervalInvalid'));
+        intervalField.control.focus();
+        return;
+      }
+      const schedule = collectSchedule();
+      if (schedule === null) {
+        const bad = weeklyArea.querySelector('[aria-invalid="true"]') || [...dayRows.values()].find((r) => r.error.textContent);
+        focusEl(bad && bad.start ? bad.start : (bad || weeklyRadio));
+        return;
+      }
+      const body = {
+        name,
+        providerId: Number(providerSelect.value),
+        fallbackProviderId: fallbackSelect.value ? Number(fallbackSelect.value) : 0, // 0 clears
+        dialString: dialStringField.control.value.trim(), // empty clears
+        intervalMs: interval,
+        dncrCheck: dncrField.control.checked,
+        campaignIds: [...campaignBoxes.querySelectorAll('input:checked')].map((x) => Number(x.value)),
+      };
+      // Start/Finish on the monitor may have changed `enabled` since the form was filled: send it only when changed here.
+      if (!editing || enabledField.control.checked !== !!editing.enabled) body.enabled = enabledField.control.checked;
+      if (!editing && !body.fallbackProviderId) delete body.fallbackProviderId;
+      if (!editing && !body.dialString) delete body.dialString;
+      if (schedule !== undefined) body.schedule = schedule;
+      const wasEditing = editing;
+      submitBtn.disabled = true;
+      submitBtn.textContent = wasEditing ? t('dialers.saving') : t('dialers.creating');
+      try {
+        const r = wasEditing ? await dialersApi.update(wasEditing.id, body) : await dialersApi.create(body);
+        if (!ctx.isCurrent()) return;
+        const d = r.dialer;
+        const i = state.dialers.findIndex((x) => x.id === d.id);
+        if (i >= 0) state.dialers[i] = d; else state.dialers.push(d);
+        reset();
+        formStatus.textContent = t(wasEditing ? 'dialers.saved' : 'dialers.created', { name: d.name });
+        load();
+        if (wasEditing) focusTestid(`dialer-edit-${d.id}`);
+      } catch (err) {
+        if (!ctx.isCurrent() || err.status === 401) return;
+        let text = errorText(err);
+        if (err.code === 'conflict' && (!err.field || err.field === 'name')) text = t('dialers.nameTaken');
+        if (err.field === 'campaignIds') {
+          campaignsError.textContent = text;
+        } else if (err.field === 'schedule' || err.field === 'timeZone') {
+          scheduleError.textContent = text;
+        } else if (err.field && fields[err.field]) {
+          fields[err.field].setError(text);
+          fields[err.field].control.focus();
+        } else {
+          formError.textContent = text;
+        }
+      } finally {
+        submitBtn.disabled = false;
+        submitBtn.textContent = editing ? t('dialers.save') : t('dialers.create');
+      }
+    });
+
+    syncMode();
+    return {
+      el: section,
+      reset,
+      edit,
+      fillSelects,
+      fillCampaigns,
+      editingId: () => (editing ? editing.id : null),
+      focusFirst: () => focusEl(nameField.control),
+    };
+  }
+
+  // ---- Campaigns (until a Campaigns page exists) ----------------------------------------
+
+  function buildCampaigns() {
+    const nameField = field({
+      id: 'campaign-name', labelKey: 'dialers.campaignName', testid: 'campaign-name',
+      control: h('input', { type: 'text', name: 'name', autocomplete: 'off', maxlength: '100' }),
+    });
+    const zoneField = field({
+      id: 'campaign-timezone', labelKey: 'dialers.timeZone', hintKey: 'dialers.campaignZoneHint', testid: 'campaign-timezone',
+      control: h('input', { type: 'text', name: 'timeZone', autocomplete: 'off', spellcheck: 'false', list: 'tz-list', value: browserTimeZone() }),
+    });
+    const transactional = checkField({
+      id: 'campaign-transactional', labelKey: 'dialers.transactional', hintKey: 'dialers.transactionalHint', testid: 'campaign-transactional',
+    });
+    const submitBtn = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { testid: 'campaign-submit' } }, t('dialers.campaignCreate'));
+    const formError = h('p', { class: 'notice notice-error', role: 'alert', dataset: { testid: 'campaign-form-error' } });
+    const formStatus = h('p', { class: 'notice notice-ok', role: 'status', dataset: { testid: 'campaign-form-status' } });
+    const form = h('form', { class: 'inline-form', novalidate: true, dataset: { testid: 'campaign-form' } },
+      nameField.el, zoneField.el, transactional.el,
+      h('div', { class: 'field field-action' }, submitBtn));
+    const listBody = h('tbody');
+    const listTable = h('table', { class: 'table table-compact', dataset: { testid: 'campaigns-table' } },
+      h('caption', { class: 'visually-hidden' }, t('dialers.campaignsTitle')),
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, t('dialers.campaignName')),
+        h('th', { scope: 'col' }, t('dialers.timeZone')),
+        h('th', { scope: 'col' }, t('dialers.transactional')),
+        h('th', { scope: 'col' }, t('dialers.colStatus')),
+        h('th', { scope: 'col' }, t('dialers.servedBy')))),
+      listBody);
+    const el = h('section', { class: 'panel', 'aria-labelledby': 'campaigns-title', dataset: { testid: 'campaigns-panel' } },
+      h('h2', { id: 'campaigns-title', class: 'panel-title' }, t('dialers.campaignsTitle')),
+      h('p', { class: 'panel-hint' }, t('dialers.campaignsHint2')),
+      formStatus,
+      form, formError,
+      h('div', { class: 'table-wrap campaigns-list' }, listTable));
+    const fields = { name: nameField, timeZone: zoneField };
+
+    function renderList() {
+      clear(listBody);
+      if (state.campaigns.length === 0) {
+        listBody.append(h('tr', null, h('td', { colspan: '5', class: 'muted', dataset: { testid: 'campaigns-empty' } }, t('dialers.noCampaignsYet'))));
+        return;
+      }
+      for (const c of state.campaigns) {
+        const serving = state.dialers.filter((d) => (d.campaignIds || []).includes(c.id)).map((d) => d.name);
+        listBody.append(h('tr', { dataset: { testid: `campaign-row-${c.id}`, name: c.name } },
+          h('td', null, h('span', { class: 'cell-name' }, c.name)),
+          h('td', null, c.timeZone),
+          h('td', null, c.transactional ? t('dialers.yes') : t('dialers.no')),
+          h('td', null, h('span', { class: c.enabled ? 'status-badge status-on' : 'status-badge status-off' },
+            c.enabled ? t('dialers.campaignEnabled') : t('dialers.campaignDisabled'))),
+          h('td', { class: 'td-wrap' }, serving.length ? serving.join(', ') : h('span', { class: 'muted' }, t('dialers.noDialer')))));
+      }
+    }
+
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      for (const f of Object.values(fields)) f.setError('');
+      formError.textContent = '';
+      formStatus.textContent = '';
+      const name = nameField.control.value.trim();
+      const timeZone = zoneField.control.value.trim();
+      if (!name) { nameField.setError(t('dialers.nameRequired')); nameField.control.focus(); return; }
+      if (!validTimeZone(timeZone)) {
+        zoneField.setError(t('dialers.timeZoneInvalid', { zone: timeZone }));
+        zoneField.control.focus();
+        return;
+      }
+      submitBtn.disabled = true;
+      submitBtn.textContent = t('dialers.creating');
+      try {
+        const r = await dialersApi.createCampaign({ name, timeZone, transactional: transactional.control.checked });
+        if (!ctx.isCurrent()) return;
+        state.campaigns.push(r.campaign);
+        nameField.control.value = '';
+        transactional.control.checked = false;
+        formStatus.textContent = t('dialers.campaignCreated', { name: r.campaign.name });
+        renderList();
+        loadCampaigns();
+        nameField.control.focus();
+      } catch (err) {
+        if (!ctx.isCurrent() || err.status === 401) return;
+        let text = errorText(err);
+        if (err.code === 'conflict' && (!err.field || err.field === 'name')) text = t('dialers.campaignNameTaken');
+        const target = err.field ? fields[err.field] : (err.code === 'conflict' ? nameField : null);
+        if (target) { target.setError(text); target.control.focus(); } else formError.textContent = text;
+      } finally {
+        submitBtn.disabled = false;
+        submitBtn.textContent = t('dialers.campaignCreate');
+      }
+    });
+
+    return { el, renderList };
+  }
+
+  // ---- Loading -------------------------------------------------------------------------------
+
+  let loadSeq = 0;
+  async function load() {
+    const seq = ++loadSeq;
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const [d, p, c] = await Promise.all([dialersApi.list(), dialersApi.providers(), dialersApi.campaigns()]);
+      if (!ctx.isCurrent() || seq !== loadSeq) return;
+      state.dialers = (d && d.dialers) || [];
+      state.providers = (p && p.providers) || [];
+      state.campaigns = (c && c.campaigns) || [];
+      state.loaded = true;
+      if (state.confirmDelete !== null && !state.dialers.some((x) => x.id === state.confirmDelete)) state.confirmDelete = null;
+      form.fillSelects();
+      form.fillCampaigns();
+      campaignsPanel.renderList();
+      renderTable();
+    } catch (err) {
+      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
+    } finally {
+      if (seq === loadSeq) table.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  async function loadCampaigns() {
+    try {
+      const c = await dialersApi.campaigns();
+      if (!ctx.isCurrent()) return;
+      state.campaigns = (c && c.campaigns) || [];
+      form.fillCampaigns();
+      campaignsPanel.renderList();
+    } catch (err) {
+      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
+    }
+  }
+
+  renderTable();
+  campaignsPanel.renderList();
+  load();
+}
