@@ -104,8 +104,11 @@ struct DialerWorker: Sendable {
                     continue
                 }
                 let campaigns = try await storage.campaigns.list().filter { $0.enabled && dialer.campaignIDs.contains($0.id) }
+                // Each claim has its own owner, so that an answer arriving after the claim's lease expired
+                // (and the message was queued again) is refused, even on the same node.
+                let node = "\(policy.node)#\(UInt32.random(in: 0...UInt32.max))"
                 let batch = try await storage.spool.claim(
-                    campaignIDs: campaigns.map(\.id), limit: policy.claimBatch, owner: policy.node,
+                    campaignIDs: campaigns.map(\.id), limit: policy.claimBatch, owner: node,
                     leaseUntil: now.addingTimeInterval(policy.lease), now: now)
                 if batch.isEmpty {
                     try await Task.sleep(for: policy.idlePause)
@@ -114,7 +117,6 @@ struct DialerWorker: Sendable {
                 // From here the batch is claimed: whatever happens, every message of it gets an outcome, so none is
                 // left `sending` (to be resent later as a possible duplicate) when the worker stops or fails.
                 let spool = storage.spool
-                let node = policy.node
                 let outcomes: [SpoolOutcome]
                 do {
                     let providerID = state.failoverActive ? (dialer.fallbackProviderID ?? dialer.providerID) : dialer.providerID
