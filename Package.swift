@@ -166,7 +166,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                "SMSProviders",
+                "SMSProviders", "SMSSimulator", "SMSDispatch",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -29,6 +29,8 @@ public struct AppConfig: Sendable {
     /// Outgoing requests to providers: time to connect, and time for the whole answer.
     public var providerConnectTimeout: TimeInterval
     public var providerRequestTimeout: TimeInterval
+    /// Seconds between polls of providers that do not push (Dinstar).
+    public var pollInterval: Double = 10
     /// The dialer engine's behaviour; nil runs no engine in this process (tests of the HTTP API).
     public var dispatch: DispatchPolicy?
 

@@ -108,7 +108,9 @@ public struct SMSDeskApp: Sendable {
         let application = Application(
             router: recorder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SMSDesk"),
-            services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool)]
+            services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool),
+                       ProviderPoller(storage: storage, pool: pool, inbound: inbound, reports: reports,
+                                      interval: .seconds(config.pollInterval), logger: logger)]
                 + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger)] } ?? []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)

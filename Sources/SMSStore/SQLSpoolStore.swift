@@ -307,6 +307,14 @@ struct SQLSpoolStore: SpoolStore {
             """).map(Self.decode)
     }
 
+    func awaitingReports(providerID: Int64, since: Date, limit: Int) async throws -> [String] {
+        try await db.query("""
+            SELECT provider_message_id FROM spool
+            WHERE provider_id = \(providerID) AND state = 'sent' AND provider_message_id IS NOT NULL AND sent_at >= \(since)
+            ORDER BY sent_at LIMIT \(limit)
+            """).map { try $0.string("provider_message_id") }
+    }
+
     func cancelUnprocessed(campaignID: Int64, reason: String, at: Date) async throws -> Int {
         try await db.transaction { tx in
             let rows = try await tx.query("""

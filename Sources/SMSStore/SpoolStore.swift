@@ -171,6 +171,8 @@ public protocol SpoolStore: Sendable {
     func message(id: Int64) async throws -> SpoolMessage?
     func history(id: Int64) async throws -> [SpoolEvent]
     func counts(campaignID: Int64) async throws -> SpoolCounts
+    /// Provider message ids of messages sent through a provider since `since` that have no final delivery state yet.
+    func awaitingReports(providerID: Int64, since: Date, limit: Int) async throws -> [String]
     /// Messages matching `filter`, newest first, `limit` at a time; `beforeID` pages.
     func list(_ filter: SpoolFilter, limit: Int, beforeID: Int64?) async throws -> [SpoolMessage]
     /// Cancels every not-yet-processed (held or to-process) message of a campaign; returns how many.

@@ -16,6 +16,7 @@ public struct Storage: Sendable {
     public let dncr: any DNCRStore
     public let campaigns: any CampaignStore
     public let dialers: any DialerStore
+    public let settings: any SettingsStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -30,6 +31,7 @@ public struct Storage: Sendable {
         dncr = SQLDNCRStore(db: database)
         campaigns = SQLCampaignStore(db: database)
         dialers = SQLDialerStore(db: database)
+        settings = SQLSettingsStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

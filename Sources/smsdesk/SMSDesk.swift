@@ -47,6 +47,13 @@ struct StorageOptions: ParsableArguments {
         }
         config.secretKey = env["SMSDESK_SECRET_KEY"]
         config.dispatch = try Self.dispatchPolicy(env)
+        for (name, apply) in [("SMSDESK_PROVIDER_CONNECT_TIMEOUT", { (v: Double) in config.providerConnectTimeout = v }),
+                              ("SMSDESK_PROVIDER_TIMEOUT", { config.providerRequestTimeout = $0 }),
+                              ("SMSDESK_POLL_INTERVAL", { config.pollInterval = $0 })] as [(String, (Double) -> Void)] {
+            guard let text = env[name] else { continue }
+            guard let value = Double(text), value > 0 else { throw ValidationError("\(name) must be a number of seconds above 0") }
+            apply(value)
+        }
         if let cost = env["SMSDESK_BCRYPT_COST"] {
             guard let value = UInt8(cost), (4...31).contains(value) else {
                 throw ValidationError("SMSDESK_BCRYPT_COST must be a number from 4 to 31")

@@ -61,6 +61,7 @@ struct TestApp: Sendable {
     let storage: Storage
     let config: AppConfig
     let logs: LogCapture
+    let secrets: SecretBox
 
     static func with(publicURL: String? = nil, _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smsdesk-app-\(UUID().uuidString)")
@@ -69,9 +70,10 @@ struct TestApp: Sendable {
         let config = AppConfig(dataDirectory: dir.path, port: 0, bcryptCost: 4, publicURL: publicURL, dispatch: nil)
         let logs = LogCapture()
         let storage = try await Storage.open(config: config, logger: logs.logger())
-        let dependencies = AppDependencies(secrets: SecretBox(key: SymmetricKey(size: .bits256)), httpClient: .shared)
+        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+        let dependencies = AppDependencies(secrets: secrets, httpClient: .shared)
         let app = try await SMSDeskApp.build(config: config, storage: storage, dependencies: dependencies, logger: logs.logger())
-        let testApp = TestApp(app: app, storage: storage, config: config, logs: logs)
+        let testApp = TestApp(app: app, storage: storage, config: config, logs: logs, secrets: secrets)
         do {
             try await app.application.test(.router) { client in try await body(testApp, client) }
         } catch {

@@ -348,7 +348,7 @@ def test_unitary_delete_unprocessed_and_dncr(driver, fresh_server, tmp_path):
     text_is(driver, "dm-unitary-to-error", "Enter the number to send to.")
     set_input(driver, "dm-unitary-to", "+59899123456")
     click(driver, "dm-unitary-send")
-    wait(driver).until(lambda d: "to +59899123456 queued" in d.find_element(*tid("dm-unitary-status")).text)
+    wait(driver).until(lambda d: "to +59899123456: Queued" in d.find_element(*tid("dm-unitary-status")).text)
     assert "UCS-2" in driver.find_element(*tid("dm-unitary-status")).text  # "á" is not in the GSM-7 alphabet
     stat_is(driver, f"dm-not-processed-{campaign_id}", 1)
     screenshot(driver, "dm07-unitary-queued")

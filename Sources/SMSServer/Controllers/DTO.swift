@@ -73,6 +73,9 @@ extension Request {
             return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw APIError.badRequest("request body is not valid: \(ErrorMiddleware.describe(error))")
+        } catch {
+            // A value that decodes but is not valid (e.g. a schedule whose range is reversed).
+            throw APIError.badRequest("request body is not valid: \(error)")
         }
     }
 }

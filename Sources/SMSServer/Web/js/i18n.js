@@ -305,7 +305,7 @@ const en = {
   'dm.unitaryHint': 'One message to one number, queued in the campaign like any other: it goes out when a dialer of the campaign is started and in schedule.',
   'dm.unitarySend': 'Queue message',
   'dm.unitarySending': 'Queuing…',
-  'dm.unitaryQueued': 'Message #{id} to {to} queued ({state}; {encoding}, {segments}).',
+  'dm.unitaryQueued': 'Message #{id} to {to}: {state} ({encoding}, {segments}).',
   'dm.importIntro': 'Upload a CSV file with one message per line. A dry run shows what the file will do; nothing is queued until you confirm.',
   'dm.importFile': 'CSV file',
   'dm.importHint': 'campaign;destination;message;priority — further columns are kept as extra data. UTF-8; file name with letters, digits, ".", "_" or "-" only.',
