@@ -53,6 +53,7 @@ let expectedAccess: [String: Access] = [
     "POST /api/v1/spool/import": .staff,
     "POST /api/v1/dncr/import": .staff,
     "GET /api/v1/spool": .staff,
+    "GET /api/v1/inbound": .staff,
 ]
 
 func key(_ method: String, _ path: String) -> String { "\(method) \(RouteAudit.normalise(path))" }

@@ -60,6 +60,9 @@ struct WebhookTests {
             }
             let stored = try await app.storage.inbound.recent(limit: 10)
             #expect(stored.count == 1)
+            let (_, sup) = try await app.signIn(client, username: "sup", role: .supervisor)
+            let listed = try await client.executeJSON("/api/v1/inbound?unrouted=true", method: .get, as: sup)
+            #expect((listed.json["messages"] as? [[String: Any]])?.first?["text"] as? String == "Necesito ayuda con mi pedido")
             #expect(stored.first?.body == "Necesito ayuda con mi pedido")
             #expect(stored.first?.from == "+15558675310")
             #expect(stored.first?.providerID == id)

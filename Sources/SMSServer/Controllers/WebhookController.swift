@@ -18,13 +18,44 @@ struct WebhookController {
     /// The public base URL (`https://host`), or nil to rebuild it from the request's Host header.
     let publicURL: String?
 
+    struct InboundDTO: Encodable, Sendable {
+        var id: Int64
+        var providerId: Int64
+        var providerMessageId: String?
+        var from: String
+        var to: String
+        var text: String
+        var campaignId: Int64?
+        var conversationId: Int64?
+        var receivedAt: Date
+    }
+
+    struct InboundList: Encodable, Sendable { var messages: [InboundDTO] }
+
     func addRoutes(to routes: APIRoutes) {
+        routes.group(.staff).on(.get, "/api/v1/inbound", RouteDoc(
+            "Received messages, newest first (?unrouted=true: those no campaign claimed yet; ?limit=, at most 500)", tag: "inbound",
+            response: .object([("messages", .array(.object([
+                ("id", .integer), ("providerId", .integer), ("providerMessageId", .nullable(.string())), ("from", .string()),
+                ("to", .string()), ("text", .string()), ("campaignId", .nullable(.integer)),
+                ("conversationId", .nullable(.integer)), ("receivedAt", .string(format: "date-time")),
+            ], required: ["id", "providerId", "from", "to", "text", "receivedAt"])))], required: ["messages"])), use: list)
         let webhooks = routes.group(.providerWebhook)
         for method in [HTTPRequest.Method.post, .get] {
             webhooks.on(method, "/webhooks/{id}/{token}", RouteDoc(
                 "A provider's inbound messages and delivery reports (the URL shown on the provider's page)",
                 tag: "webhooks"), use: receive)
         }
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<InboundList> {
+        let limit = min(500, max(1, request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100))
+        let unrouted = request.uri.queryParameters["unrouted"].map(String.init) == "true"
+        let messages = unrouted ? try await storage.inbound.unrouted(limit: limit) : try await storage.inbound.recent(limit: limit)
+        return JSONResponse(InboundList(messages: messages.map {
+            InboundDTO(id: $0.id, providerId: $0.providerID, providerMessageId: $0.providerMessageID, from: $0.from, to: $0.to,
+                       text: $0.body, campaignId: $0.campaignID, conversationId: $0.conversationID, receivedAt: $0.receivedAt)
+        }))
     }
 
     @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> Response {
