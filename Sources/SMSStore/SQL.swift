@@ -175,6 +175,11 @@ public protocol SQLExecutor: Sendable {
     func query(_ sql: SQL) async throws -> [SQLRow]
 }
 
+/// An executor that can run several statements in one round trip.
+public protocol SQLBatchExecutor: SQLExecutor {
+    func queryBatch(_ statements: [SQL]) async throws -> [[SQLRow]]
+}
+
 /// A database connection pool of one backend.
 public protocol SQLDatabase: SQLExecutor {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
@@ -188,6 +193,16 @@ public protocol SQLDatabase: SQLExecutor {
 }
 
 extension SQLExecutor {
+    /// Runs several statements in order and returns each one's rows. Backends may run them in one round
+    /// trip (SQLite: one hop to the writer connection), which matters for per-message updates of a batch.
+    public func queryAll(_ statements: [SQL]) async throws -> [[SQLRow]] {
+        if let batching = self as? any SQLBatchExecutor { return try await batching.queryBatch(statements) }
+        var results: [[SQLRow]] = []
+        results.reserveCapacity(statements.count)
+        for statement in statements { results.append(try await query(statement)) }
+        return results
+    }
+
     /// The first row, or nil.
     public func queryFirst(_ sql: SQL) async throws -> SQLRow? { try await query(sql).first }
 }

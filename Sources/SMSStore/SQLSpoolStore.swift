@@ -150,6 +150,9 @@ struct SQLSpoolStore: SpoolStore {
             var events: [EventRow] = []
             var sentByProvider: [Int64: [String: Int64]] = [:]
             let fence: SQL = "AND state = 'sending' AND lease_owner = \(owner) RETURNING id"
+            var statements: [SQL] = []
+            var planned: [(id: Int64, to: SpoolState, reason: String)] = []
+            statements.reserveCapacity(outcomes.count)
             for outcome in outcomes {
                 let sql: SQL
                 let to: SpoolState
@@ -198,9 +201,12 @@ struct SQLSpoolStore: SpoolStore {
                     to = .invalid
                     reason = why
                 }
-                if try await tx.queryFirst(sql + " " + fence) != nil {
-                    events.append(EventRow(id: outcome.id, from: .sending, to: to, reason: reason))
-                }
+                statements.append(sql + " " + fence)
+                planned.append((outcome.id, to, reason))
+            }
+            // One round trip for the whole batch where the backend allows it.
+            for (result, plan) in zip(try await tx.queryAll(statements), planned) where !result.isEmpty {
+                events.append(EventRow(id: plan.id, from: .sending, to: plan.to, reason: plan.reason))
             }
             try await Self.insertEvents(events, at: at, node: owner, in: tx)
             // Delivery reports that arrived before the provider's answer was recorded.

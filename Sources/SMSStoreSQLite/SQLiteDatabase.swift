@@ -81,9 +81,16 @@ public final class SQLiteDatabase: SQLDatabase {
         try destination.close()
     }
 
-    struct TransactionExecutor: SQLExecutor {
+    struct TransactionExecutor: SQLBatchExecutor {
         let pool: DatabasePool
         var dialect: SQLDialect { .sqlite }
+
+        func queryBatch(_ statements: [SMSStore.SQL]) async throws -> [[SQLRow]] {
+            let rendered = statements.map { $0.render(for: .sqlite) }
+            return try await SQLiteDatabase.translate {
+                try await pool.writeWithoutTransaction { db in try rendered.map { try SQLiteDatabase.run(db, $0.text, $0.binds) } }
+            }
+        }
         func query(_ sql: SMSStore.SQL) async throws -> [SQLRow] {
             let (text, binds) = sql.render(for: .sqlite)
             return try await SQLiteDatabase.translate {
