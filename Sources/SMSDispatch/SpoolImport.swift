@@ -128,12 +128,17 @@ public struct SpoolImport: Sendable {
             var csv = SpoolCSV()
             var batch: [NewSpoolMessage] = []
             batch.reserveCapacity(Self.batchSize)
+            // Bulk files usually repeat one text: analyse it once.
+            var last: (text: String, analysis: SMSAnalysis)?
             func add(_ row: SpoolCSVRow) async throws {
                 guard let entry = cache[row.campaign] ?? nil else { return }
+                let analysis = last?.text == row.message ? last!.analysis : SMSText.analyze(row.message)
+                last = (row.message, analysis)
                 batch.append(SpoolIntake.message(
                     campaignID: entry.campaign.id, destination: row.destination, text: row.message, priority: row.priority,
                     source: .csv, pattern: entry.pattern, createdBy: createdBy,
-                    extra: row.extra.isEmpty ? nil : String(decoding: try JSONEncoder().encode(row.extra), as: UTF8.self)))
+                    extra: row.extra.isEmpty ? nil : String(decoding: try JSONEncoder().encode(row.extra), as: UTF8.self),
+                    analysis: analysis))
                 if batch.count >= Self.batchSize {
                     try await insert(batch)
                     batch.removeAll(keepingCapacity: true)

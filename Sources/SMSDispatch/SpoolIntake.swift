@@ -31,9 +31,10 @@ public struct SpoolIntake: Sendable {
     /// A spool message for `text` to `destination`, `invalid` when the number fails `pattern`.
     public static func message(campaignID: Int64, destination rawDestination: String, text: String, priority: Int,
                                source: SpoolSource, pattern: (NumberPattern, String)?, createdBy: Int64? = nil,
-                               idempotencyKey: String? = nil, extra: String? = nil, notBefore: Date? = nil) -> NewSpoolMessage {
+                               idempotencyKey: String? = nil, extra: String? = nil, notBefore: Date? = nil,
+                               analysis known: SMSAnalysis? = nil) -> NewSpoolMessage {
         let destination = rawDestination.trimmingCharacters(in: .whitespaces)
-        let analysis = SMSText.analyze(text)
+        let analysis = known ?? SMSText.analyze(text)
         var message = NewSpoolMessage(
             campaignID: campaignID, destination: destination, message: text, priority: priority, extra: extra, source: source,
             createdBy: createdBy, idempotencyKey: idempotencyKey, notBefore: notBefore,

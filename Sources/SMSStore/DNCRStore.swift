@@ -46,7 +46,7 @@ struct SQLDNCRStore: DNCRStore {
                 let slice = entries[start..<min(start + 400, entries.count)]
                 var sql: SQL = "INSERT INTO dncr (number, campaign_id, source, reason, created_by, created_at) VALUES "
                 for (i, e) in slice.enumerated() {
-                    sql = sql + (i == 0 ? "" : ", ") + "(\(e.number), \(e.campaignID ?? 0), \(e.source), \(e.reason), \(e.createdBy), \(e.createdAt))"
+                    sql += (i == 0 ? "" : ", ") + "(\(e.number), \(e.campaignID ?? 0), \(e.source), \(e.reason), \(e.createdBy), \(e.createdAt))"
                 }
                 added += try await tx.query(sql + " ON CONFLICT (number, campaign_id) DO NOTHING RETURNING number").count
                 start += 400

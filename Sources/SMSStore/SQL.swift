@@ -80,6 +80,11 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
         return s
     }
 
+    /// Appends in place: building a many-row statement stays linear in its size.
+    public static func += (lhs: inout SQL, rhs: SQL) {
+        lhs.parts.append(contentsOf: rhs.parts)
+    }
+
     /// The text with placeholders for `dialect` (`?` or `$n`) and the bound values in order.
     public func render(for dialect: SQLDialect) -> (text: String, binds: [SQLValue]) {
         var text = ""

@@ -47,7 +47,7 @@ struct SQLSpoolStore: SpoolStore {
             let slice = events[start..<min(start + chunk, events.count)]
             var sql: SQL = "INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node) VALUES "
             for (i, e) in slice.enumerated() {
-                sql = sql + (i == 0 ? "" : ", ") + "(\(e.id), \(at), \(e.from?.rawValue), \(e.to.rawValue), \(e.reason), \(node))"
+                sql += (i == 0 ? "" : ", ") + "(\(e.id), \(at), \(e.from?.rawValue), \(e.to.rawValue), \(e.reason), \(node))"
             }
             try await tx.query(sql)
             start += chunk
@@ -70,7 +70,7 @@ struct SQLSpoolStore: SpoolStore {
         while start < messages.count {
             let slice = messages[start..<min(start + chunk, messages.count)]
             var sql = insertColumns
-            for (i, m) in slice.enumerated() { sql = sql + (i == 0 ? "" : ", ") + values(m, at: at) }
+            for (i, m) in slice.enumerated() { sql += (i == 0 ? "" : ", ") + values(m, at: at) }
             let rows = try await tx.query(sql + " RETURNING id")
             let inserted = try rows.map { try $0.int("id") }.sorted()
             try await insertEvents(zip(inserted, slice).map { id, m in
@@ -299,15 +299,15 @@ struct SQLSpoolStore: SpoolStore {
 
     func list(_ filter: SpoolFilter, limit: Int, beforeID: Int64?) async throws -> [SpoolMessage] {
         var conditions: SQL = "id < \(beforeID ?? Int64.max)"
-        if let campaign = filter.campaignID { conditions = conditions + " AND campaign_id = \(campaign)" }
-        if !filter.states.isEmpty { conditions = conditions + " AND state IN \(list: filter.states.map(\.rawValue))" }
+        if let campaign = filter.campaignID { conditions += " AND campaign_id = \(campaign)" }
+        if !filter.states.isEmpty { conditions += " AND state IN \(list: filter.states.map(\.rawValue))" }
         if let number = filter.number, !number.isEmpty {
             let escaped = number.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
-            conditions = conditions + " AND destination LIKE \("%" + escaped + "%") ESCAPE '\\'"
+            conditions += " AND destination LIKE \("%" + escaped + "%") ESCAPE '\\'"
         }
-        if let from = filter.createdFrom { conditions = conditions + " AND created_at >= \(from)" }
-        if let before = filter.createdBefore { conditions = conditions + " AND created_at < \(before)" }
+        if let from = filter.createdFrom { conditions += " AND created_at >= \(from)" }
+        if let before = filter.createdBefore { conditions += " AND created_at < \(before)" }
         return try await db.query("""
             SELECT \(unsafeRaw: Self.columns) FROM spool WHERE \(conditions) ORDER BY id DESC LIMIT \(limit)
             """).map(Self.decode)

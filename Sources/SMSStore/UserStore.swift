@@ -67,11 +67,11 @@ struct SQLUserStore: UserStore {
 
     func update(id: Int64, _ changes: UserChanges, at: Date) async throws -> User {
         var sets: SQL = "updated_at = \(at)"
-        if let v = changes.displayName { sets = sets + ", display_name = \(v)" }
-        if let v = changes.role { sets = sets + ", role = \(v.rawValue)" }
-        if let v = changes.disabled { sets = sets + ", disabled = \(v)" }
-        if let v = changes.locale { sets = sets + ", locale = \(v)" }
-        if let v = changes.timeZone { sets = sets + ", time_zone = \(v)" }
+        if let v = changes.displayName { sets += ", display_name = \(v)" }
+        if let v = changes.role { sets += ", role = \(v.rawValue)" }
+        if let v = changes.disabled { sets += ", disabled = \(v)" }
+        if let v = changes.locale { sets += ", locale = \(v)" }
+        if let v = changes.timeZone { sets += ", time_zone = \(v)" }
         guard let row = try await db.queryFirst(
             "UPDATE users SET \(sets) WHERE id = \(id) RETURNING \(unsafeRaw: Self.columns)")
         else { throw StoreError.notFound("user \(id)") }
