@@ -8,12 +8,37 @@ import SMSStore
 /// a number that fails is stored as `invalid` and never sent.
 public struct SpoolIntake: Sendable {
     let storage: Storage
+    /// Patterns by campaign, kept a few seconds: an API sending thousands of messages a second
+    /// should not read every dialer and provider for each one.
+    let cache = PatternCache()
 
     public init(storage: Storage) { self.storage = storage }
 
-    /// The number pattern that applies to a campaign: that of the provider of the first
-    /// dialer serving it, else the campaign's own provider, else the default provider.
+    actor PatternCache {
+        var entries: [Int64: (pattern: (NumberPattern, String)?, until: ContinuousClock.Instant)] = [:]
+
+        func get(_ id: Int64) -> ((NumberPattern, String)?)? {
+            guard let entry = entries[id], entry.until > .now else { return nil }
+            return .some(entry.pattern)
+        }
+
+        func set(_ id: Int64, _ pattern: (NumberPattern, String)?) {
+            entries[id] = (pattern, .now + .seconds(2))
+        }
+    }
+
+    /// The number pattern that applies to a campaign (cached for two seconds, so a changed
+    /// provider pattern applies to API sends within that time).
     public func numberPattern(for campaign: CampaignRecord) async throws -> (NumberPattern, String)? {
+        if let cached = await cache.get(campaign.id) { return cached }
+        let pattern = try await lookUpPattern(for: campaign)
+        await cache.set(campaign.id, pattern)
+        return pattern
+    }
+
+    /// That of the provider of the first dialer serving the campaign, else the campaign's own
+    /// provider, else the default provider.
+    func lookUpPattern(for campaign: CampaignRecord) async throws -> (NumberPattern, String)? {
         var providerID: Int64?
         for dialer in try await storage.dialers.list() where dialer.campaignIDs.contains(campaign.id) {
             providerID = dialer.providerID
