@@ -19,7 +19,8 @@ def monitor(client, campaign_id):
 
 def test_sigkill_mid_dispatch_loses_nothing_and_flags_duplicates(tmp_path):
     sim_port, port = free_port(), free_port()
-    simulator = start_simulator(sim_port, extra=("--latency-ms", "2"))
+    # 50 ms per send keeps a batch in flight most of the time, so the kill usually strands one.
+    simulator = start_simulator(sim_port, extra=("--latency-ms", "50"))
     env = {"SMSDESK_DISPATCH_LEASE_SECONDS": "3", "SMSDESK_DISPATCH_BATCH": str(BATCH)}
     server = start_server(tmp_path / "data", port, env=env)
     try:

@@ -23,7 +23,14 @@ public enum Secrets {
     /// SHA-256 hex of a high-entropy token (session cookies, API keys). Such
     /// tokens need no slow hash: they cannot be guessed from a dictionary.
     public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: Data(text.utf8)) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// bcrypt hash of a password, computed off the event loops.
