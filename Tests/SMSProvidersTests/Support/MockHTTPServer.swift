@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -140,12 +143,33 @@ enum RawTCPServer {
     }
 
     /// A port on 127.0.0.1 where nothing listens (for "connection refused").
+    ///
+    /// The port stays bound (never listening) for the rest of the test process: connections to it
+    /// are refused, and no server of a test running in parallel can take it over meanwhile.
     static func closedPort() throws -> Int {
-        let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        let port = socket.localAddress?.port ?? 1
-        try socket.close().wait()
-        return port
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw PortError.socket }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw PortError.socket }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw PortError.socket }
+        heldSockets.withLockedValue { $0.append(fd) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
+
+    enum PortError: Error { case socket }
+
+    /// Sockets kept bound so their ports stay refused (closed when the test process exits).
+    static let heldSockets = NIOLockedValueBox<[Int32]>([])
 }
 
 /// Compares a recorded request with a fixture's: method, path, query,
