@@ -84,7 +84,7 @@ struct DialerWorker: Sendable {
     func run() async {
         var logger = self.logger
         logger[metadataKey: "dialer"] = "\(dialer.id)"
-        let schedule = Self.schedule(dialer.schedule, timeZone: dialer.timeZone)
+        let schedule = DialerSchedule.parse(dialer.schedule)
         let interval = dialer.intervalMs > 0 ? TokenBucket(rate: 1000 / Double(dialer.intervalMs), burst: 1) : nil
         var state = RuntimeState(portCursor: dialer.portCursor, failoverActive: dialer.failoverActive,
                                  consecutiveFailures: dialer.consecutiveFailures)
@@ -297,7 +297,6 @@ struct DialerWorker: Sendable {
         return window.isOpen(at: now) ? nil : window.nextOpening(after: now)
     }
 
-    static func schedule(_ text: String, timeZone: String) -> Schedule? { DialerSchedule.parse(text) }
 }
 
 /// How dialer schedules are stored.

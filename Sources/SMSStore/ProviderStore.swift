@@ -162,16 +162,18 @@ struct SQLProviderStore: ProviderStore {
     }
 
     func dialerNames(usingProvider id: Int64) async throws -> [String] {
-        try await db.query("""
+        try await Self.dialerNames(usingProvider: id, in: db)
+    }
+
+    static func dialerNames(usingProvider id: Int64, in executor: any SQLExecutor) async throws -> [String] {
+        try await executor.query("""
             SELECT name FROM dialers WHERE provider_id = \(id) OR fallback_provider_id = \(id) ORDER BY name
             """).map { try $0.string("name") }
     }
 
     func delete(id: Int64) async throws {
         try await db.transaction { tx in
-            let users = try await tx.query("""
-                SELECT name FROM dialers WHERE provider_id = \(id) OR fallback_provider_id = \(id) ORDER BY name
-                """).map { try $0.string("name") }
+            let users = try await Self.dialerNames(usingProvider: id, in: tx)
             guard users.isEmpty else {
                 throw StoreError.conflict(field: "dialers",
                     message: "the provider is used by dialer\(users.count == 1 ? "" : "s") \(users.joined(separator: ", ")); change \(users.count == 1 ? "it" : "them") first")
