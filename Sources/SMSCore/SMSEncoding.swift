@@ -64,11 +64,39 @@ public enum GSM7 {
     private static let basicSet = Set(basicCharacters)
     private static let extensionSet = Set(extensionCharacters)
 
+    /// Septets of the scalars U+0000...U+00FF (0 = not in GSM 03.38): most GSM text is Latin-1, and a
+    /// table lookup is far cheaper than hashing each scalar into the sets.
+    static let latin1Septets: [UInt8] = (0..<256).map { value in
+        let scalar = Unicode.Scalar(UInt8(value))
+        return basicSet.contains(scalar) ? 1 : extensionSet.contains(scalar) ? 2 : 0
+    }
+
     /// Septets needed for a scalar: 1 (basic table), 2 (extension table) or nil (not in GSM 03.38).
+    @inline(__always)
     public static func septets(for scalar: Unicode.Scalar) -> Int? {
+        if scalar.value < 256 {
+            let septets = latin1Septets[Int(scalar.value)]
+            return septets == 0 ? nil : Int(septets)
+        }
         if basicSet.contains(scalar) { return 1 }
         if extensionSet.contains(scalar) { return 2 }
         return nil
+    }
+
+    /// Septets of a text made only of ASCII bytes that all are in GSM 03.38, else nil. The fast path of
+    /// `SMSText.analyze` for typical bulk text.
+    static func asciiSeptets(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { bytes -> Int? in
+            var total = 0
+            for byte in bytes {
+                guard byte < 0x80 else { return nil }
+                let septets = latin1Septets[Int(byte)]
+                guard septets != 0 else { return nil }
+                total &+= Int(septets)
+            }
+            return total
+        }
     }
 
     /// Whether every scalar of the text is in the basic or extension table (the empty text is).

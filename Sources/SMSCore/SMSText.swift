@@ -42,6 +42,12 @@ public struct SMSAnalysis: Sendable, Hashable, Codable {
 public enum SMSText {
     /// Analyses the text with the automatic encoding choice.
     public static func analyze(_ text: String) -> SMSAnalysis {
+        // Fast path: one segment of plain ASCII GSM text needs no splitting and has no non-GSM characters.
+        if !text.isEmpty, let septets = GSM7.asciiSeptets(text), septets <= SMSEncoding.gsm7.singleSegmentLimit {
+            let limit = SMSEncoding.gsm7.singleSegmentLimit
+            return SMSAnalysis(encoding: .gsm7, units: septets, segments: 1, perSegmentLimit: limit,
+                               remainingInSegment: limit - septets, nonGSMCharacters: [])
+        }
         let encoding: SMSEncoding = GSM7.canEncode(text) ? .gsm7 : .ucs2
         return analysis(of: text, encoding: encoding)
     }

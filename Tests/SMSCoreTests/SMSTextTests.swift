@@ -286,6 +286,37 @@ struct SMSSegmentationPropertyTests {
     }
 }
 
+@Suite("SMS analysis fast path")
+struct SMSAnalysisFastPathTests {
+    /// `analyze(_:)` answers plain single-segment ASCII text without splitting; it must agree with the
+    /// general path (`setting: .auto`) on every ASCII text, encodable or not, around the 160 limit.
+    @Test func fastPathAgreesWithTheGeneralPathOnASCII() throws {
+        var random = SplitMix64(seed: 0xFA57_0338)
+        // Every ASCII byte, weighted towards letters, so backticks, tabs and other controls (not GSM) and
+        // the extension characters ^{}\[~]| all occur.
+        let letters = Array("abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,!?@$_".unicodeScalars)
+        for index in 0..<4000 {
+            let length = index < 200 ? index : Int(random.next() % 175)
+            var scalars = String.UnicodeScalarView()
+            for _ in 0..<length {
+                let roll = random.next() % 10
+                scalars.append(roll < 8 ? letters[Int(random.next() % UInt64(letters.count))]
+                                        : Unicode.Scalar(UInt8(random.next() % 128)))
+            }
+            let text = String(scalars)
+            #expect(SMSText.analyze(text) == (try SMSText.analyze(text, setting: .auto)), "text \(text.debugDescription)")
+        }
+    }
+
+    @Test func fastPathCountsExtensionCharactersTwiceAndRefusesTheBacktick() {
+        #expect(SMSText.analyze(String(repeating: "{", count: 80)).segments == 1)
+        #expect(SMSText.analyze(String(repeating: "{", count: 81)).segments == 2)
+        #expect(SMSText.analyze("a`b").encoding == .ucs2)
+        #expect(SMSText.analyze("a`b").nonGSMCharacters == ["`"])
+        #expect(SMSText.analyze("tab\there").encoding == .ucs2)
+    }
+}
+
 /// A tiny deterministic generator so property tests fail the same way every run.
 struct SplitMix64 {
     var state: UInt64
