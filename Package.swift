@@ -50,7 +50,7 @@ let package = Package(
         ),
         .target(
             name: "SMSStoreSQLite",
-            dependencies: ["SMSStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SMSStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -90,6 +90,8 @@ public struct CSVRecord: Sendable, Hashable, RandomAccessCollection {
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { ends.count }
+    /// The number of fields (stated, so it is not computed through the generic index distance).
+    public var count: Int { ends.count }
 
     /// The unescaped UTF-8 bytes of a field (valid UTF-8, without surrounding quotes).
     public subscript(position: Int) -> ArraySlice<UInt8> {
@@ -253,7 +255,14 @@ public struct CSVReader: Sendable {
         let cr = Self.cr
         let lf = Self.lf
         var index = position
-        defer { position = index }
+        // Locals, written back on exit: the nested function below then captures only locals, which
+        // keeps exclusivity checks static (captured stored properties cost a runtime check per access).
+        var line = self.line
+        let finished = self.finished
+        defer {
+            position = index
+            self.line = line
+        }
 
         /// Consumes the line end at `index` (CR, LF or CRLF); false when a CR is last and more input may bring its LF.
         func consumeLineEnd() -> Bool {

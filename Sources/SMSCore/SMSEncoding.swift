@@ -88,14 +88,16 @@ public enum GSM7 {
     static func asciiSeptets(_ text: String) -> Int? {
         var text = text
         return text.withUTF8 { bytes -> Int? in
-            var total = 0
-            for byte in bytes {
-                guard byte < 0x80 else { return nil }
-                let septets = latin1Septets[Int(byte)]
-                guard septets != 0 else { return nil }
-                total &+= Int(septets)
+            latin1Septets.withUnsafeBufferPointer { table -> Int? in
+                var total = 0
+                for byte in bytes {
+                    guard byte < 0x80 else { return nil }
+                    let septets = table[Int(byte)]
+                    guard septets != 0 else { return nil }
+                    total &+= Int(septets)
+                }
+                return total
             }
-            return total
         }
     }
 

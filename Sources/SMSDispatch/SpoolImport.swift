@@ -32,12 +32,12 @@ public struct SpoolImportReport: Sendable, Codable, Equatable {
     public var queued = 0
 }
 
-/// Loads a bulk file into the spool: a first pass validates every line (a
-/// structural error anywhere refuses the whole file, every bad line listed)
-/// and counts what the file would do; a second pass, unless it is a dry run,
-/// writes all rows in one transaction. Both passes stream the file, so
-/// memory does not grow with its size (beyond 8–16 bytes a row for spotting
-/// duplicates).
+/// Loads a bulk file into the spool in one streaming pass: every line is
+/// validated and counted, and — unless it is a dry run — written in the same
+/// pass inside one transaction. A structural error anywhere stops the writing
+/// (reading goes on, so every bad line is listed) and rolls the transaction
+/// back, so a refused file leaves nothing behind. Memory does not grow with
+/// the file's size (beyond 8–16 bytes a row for spotting duplicates).
 public struct SpoolImport: Sendable {
     let storage: Storage
     let intake: SpoolIntake
@@ -51,8 +51,11 @@ public struct SpoolImport: Sendable {
         intake = SpoolIntake(storage: storage)
     }
 
-    /// Progress of a pass: which pass (1 validates, 2 writes), bytes read so far, of the file's total.
+    /// Progress: the pass (always 1 now that reading and writing are one pass), bytes read so far, of the file's total.
     public typealias Progress = @Sendable (_ pass: Int, _ bytesRead: Int64, _ totalBytes: Int64) -> Void
+
+    /// Thrown inside the import transaction to roll it back when the file turned out to be refused.
+    struct Refused: Error {}
 
     public func run(path: String, fileName: String, dryRun: Bool, createdBy: Int64?, now: Date = Date(),
                     progress: Progress = { _, _, _ in }) async throws -> SpoolImportReport {
@@ -65,43 +68,104 @@ public struct SpoolImport: Sendable {
             return report
         }
         let total = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+        if dryRun {
+            return try await read(path: path, total: total, report: report, createdBy: createdBy, progress: progress,
+                                  writes: false, insert: { _ in })
+        }
+        let outcome = Outcome()
+        let blank = report
+        do {
+            let queued = try await storage.spool.enqueueAll(at: now) { insert in
+                let result = try await read(path: path, total: total, report: blank, createdBy: createdBy,
+                                            progress: progress, writes: true, insert: insert)
+                await outcome.set(result)
+                if result.refused { throw Refused() }
+            }
+            report = await outcome.report ?? report
+            report.queued = queued
+        } catch is Refused {
+            report = await outcome.report ?? report
+        }
+        return report
+    }
 
-        // Pass 1: validate and count.
+    /// Holds the report built inside the transaction's closure.
+    actor Outcome {
+        var report: SpoolImportReport?
+        func set(_ report: SpoolImportReport) { self.report = report }
+    }
+
+    /// Reads, validates and counts the whole file; while no line has failed, hands rows to `insert` in
+    /// batches. Reading runs ahead while the previous batch is written (one write in flight, in order), so
+    /// parsing and the database use both cores.
+    func read(path: String, total: Int64, report start: SpoolImportReport, createdBy: Int64?, progress: Progress,
+              writes: Bool, insert: @Sendable ([NewSpoolMessage]) async throws -> Void) async throws -> SpoolImportReport {
+        try await withoutActuallyEscaping(insert) { insert in
+            try await withThrowingTaskGroup(of: Void.self, returning: SpoolImportReport.self) { group in
+                var inFlight = false
+                let report = try await scan(path: path, total: total, report: start, createdBy: createdBy,
+                                            progress: progress, writes: writes) { batch in
+                    if inFlight { try await group.next() }
+                    group.addTask { try await insert(batch) }
+                    inFlight = true
+                }
+                try await group.waitForAll()
+                return report
+            }
+        }
+    }
+
+    func scan(path: String, total: Int64, report start: SpoolImportReport, createdBy: Int64?, progress: Progress,
+              writes: Bool, insert: ([NewSpoolMessage]) async throws -> Void) async throws -> SpoolImportReport {
+        var report = start
         var campaigns = CampaignCache(storage: storage, intake: intake)
         var summary = SpoolCSVSummary()
         var pending: [(SpoolCSVRow, CampaignCache.Entry)] = []
+        pending.reserveCapacity(Self.batchSize)
+        var batch: [NewSpoolMessage] = []
+        batch.reserveCapacity(Self.batchSize)
         var csv = SpoolCSV()
         var unknownCampaigns: [SpoolImportReport.Issue] = []
+        let encoder = JSONEncoder()
+        /// Writing stops at the first bad line: the transaction will be rolled back anyway.
+        func writing() -> Bool { writes && csv.issues.isEmpty && unknownCampaigns.isEmpty }
         func flush() async throws {
             guard !pending.isEmpty else { return }
+            var blocked: [Int64: [String: String]] = [:]
             for (campaignID, group) in Dictionary(grouping: pending, by: { $0.1.campaign.id }) {
-                let blocked = try await storage.dncr.blocked(group.map(\.0.destination), campaignID: campaignID)
-                for (row, entry) in group {
-                    let reason = blocked[row.destination]
-                    summary.add(row, numberIsValid: entry.pattern.map { $0.0.matches(row.destination) } ?? true,
-                                blockedByDNCR: reason != nil && !(reason?.hasPrefix("opted out") ?? false),
-                                optedOut: reason?.hasPrefix("opted out") ?? false)
-                }
+                blocked[campaignID] = try await storage.dncr.blocked(group.map(\.0.destination), campaignID: campaignID)
+            }
+            let write = writing()
+            for (row, entry) in pending {
+                let reason = blocked[entry.campaign.id]?[row.destination]
+                let optedOut = reason?.hasPrefix("opted out") ?? false
+                let added = summary.add(row, numberIsValid: entry.pattern.map { $0.0.matches(row.destination) } ?? true,
+                                        blockedByDNCR: reason != nil && !optedOut, optedOut: optedOut)
+                guard write else { continue }
+                batch.append(SpoolIntake.message(
+                    campaignID: entry.campaign.id, destination: row.destination, text: row.message, priority: row.priority,
+                    source: .csv, pattern: entry.pattern, createdBy: createdBy,
+                    extra: row.extra.isEmpty ? nil : String(decoding: try encoder.encode(row.extra), as: UTF8.self),
+                    analysis: added.analysis))
             }
             pending.removeAll(keepingCapacity: true)
+            if write, !batch.isEmpty { try await insert(batch) }
+            batch.removeAll(keepingCapacity: true)
         }
-        try await Self.stream(path: path, total: total, pass: 1, progress: progress) { chunk in
-            csv.feed(chunk)
-            while let row = csv.next() {
-                if let entry = try await campaigns.entry(row.campaign) {
-                    pending.append((row, entry))
-                    if pending.count >= Self.batchSize { try await flush() }
-                } else if unknownCampaigns.count < 100_000 {
-                    unknownCampaigns.append(.init(line: row.line, field: "campaign", reason: "campaign \"\(row.campaign)\" does not exist"))
-                }
-            }
-        }
-        csv.finish()
-        while let row = csv.next() {
-            if let entry = try await campaigns.entry(row.campaign) { pending.append((row, entry)) } else {
+        func take(_ row: SpoolCSVRow) async throws {
+            if let entry = try await campaigns.entry(row.campaign) {
+                pending.append((row, entry))
+                if pending.count >= Self.batchSize { try await flush() }
+            } else if unknownCampaigns.count < 100_000 {
                 unknownCampaigns.append(.init(line: row.line, field: "campaign", reason: "campaign \"\(row.campaign)\" does not exist"))
             }
         }
+        try await Self.stream(path: path, total: total, pass: 1, progress: progress) { chunk in
+            csv.feed(chunk)
+            while let row = csv.next() { try await take(row) }
+        }
+        csv.finish()
+        while let row = csv.next() { try await take(row) }
         try await flush()
 
         report.issues = (csv.issues.map { .init(line: $0.line, field: $0.field?.description, reason: $0.problem.description) }
@@ -116,42 +180,7 @@ public struct SpoolImport: Sendable {
         report.segments = summary.segments
         report.encodings = Dictionary(uniqueKeysWithValues: summary.encodings.map { ($0.key.rawValue, $0.value) })
         report.campaigns = summary.campaigns
-        if !report.issues.isEmpty {
-            report.refused = true
-            return report
-        }
-        if dryRun { return report }
-
-        // Pass 2: write every row in one transaction.
-        let cache = campaigns.entries
-        report.queued = try await storage.spool.enqueueAll(at: now) { insert in
-            var csv = SpoolCSV()
-            var batch: [NewSpoolMessage] = []
-            batch.reserveCapacity(Self.batchSize)
-            // Bulk files usually repeat one text: analyse it once.
-            var last: (text: String, analysis: SMSAnalysis)?
-            func add(_ row: SpoolCSVRow) async throws {
-                guard let entry = cache[row.campaign] ?? nil else { return }
-                let analysis = last?.text == row.message ? last!.analysis : SMSText.analyze(row.message)
-                last = (row.message, analysis)
-                batch.append(SpoolIntake.message(
-                    campaignID: entry.campaign.id, destination: row.destination, text: row.message, priority: row.priority,
-                    source: .csv, pattern: entry.pattern, createdBy: createdBy,
-                    extra: row.extra.isEmpty ? nil : String(decoding: try JSONEncoder().encode(row.extra), as: UTF8.self),
-                    analysis: analysis))
-                if batch.count >= Self.batchSize {
-                    try await insert(batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
-            }
-            try await Self.stream(path: path, total: total, pass: 2, progress: progress) { chunk in
-                csv.feed(chunk)
-                while let row = csv.next() { try await add(row) }
-            }
-            csv.finish()
-            while let row = csv.next() { try await add(row) }
-            if !batch.isEmpty { try await insert(batch) }
-        }
+        report.refused = !report.issues.isEmpty
         return report
     }
 

@@ -58,7 +58,9 @@ public struct SpoolIntake: Sendable {
                                source: SpoolSource, pattern: (NumberPattern, String)?, createdBy: Int64? = nil,
                                idempotencyKey: String? = nil, extra: String? = nil, notBefore: Date? = nil,
                                analysis known: SMSAnalysis? = nil) -> NewSpoolMessage {
-        let destination = rawDestination.trimmingCharacters(in: .whitespaces)
+        // Numbers from files and forms are usually trimmed already; Foundation's trim only when needed.
+        let destination = rawDestination.first?.isWhitespace == true || rawDestination.last?.isWhitespace == true
+            ? rawDestination.trimmingCharacters(in: .whitespaces) : rawDestination
         let analysis = known ?? SMSText.analyze(text)
         var message = NewSpoolMessage(
             campaignID: campaignID, destination: destination, message: text, priority: priority, extra: extra, source: source,

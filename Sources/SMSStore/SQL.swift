@@ -185,6 +185,15 @@ public protocol SQLBatchExecutor: SQLExecutor {
     func queryBatch(_ statements: [SQL]) async throws -> [[SQLRow]]
 }
 
+/// An executor that can run one compiled statement for many rows of arguments (SQLite inside a
+/// transaction: the statement is prepared once, then bound and stepped per row, which is several
+/// times cheaper than building and compiling multi-row statements for bulk imports).
+public protocol SQLBulkExecutor: SQLExecutor {
+    /// Runs `sql` (an `INSERT` with `?` placeholders and no `RETURNING`) once per element of
+    /// `arguments`, and returns the row id each one inserted, in order.
+    func insertEach(_ sql: String, _ arguments: [[SQLValue]]) async throws -> [Int64]
+}
+
 /// A database connection pool of one backend.
 public protocol SQLDatabase: SQLExecutor {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.

@@ -63,7 +63,20 @@ struct SQLSpoolStore: SpoolStore {
           created_by, idempotency_key, encoding, segments, error_text, not_before, created_at, updated_at) VALUES
         """
 
+    /// `insertColumns` + `values` for one row, as a statement with placeholders and its arguments.
+    static let insertOneSQL = insertColumns.render(for: .sqlite).text + "(?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+    static func arguments(_ m: NewSpoolMessage, at: Date) -> [SQLValue] {
+        [.integer(m.campaignID), m.conversationID.map(SQLValue.integer) ?? .null, .text(m.destination), .text(m.message),
+         .integer(Int64(m.priority)), m.extra.map(SQLValue.text) ?? .null, .text(m.state.rawValue), .text(m.source.rawValue),
+         m.createdBy.map(SQLValue.integer) ?? .null, m.idempotencyKey.map(SQLValue.text) ?? .null,
+         m.encoding.map(SQLValue.text) ?? .null, m.segments.map { .integer(Int64($0)) } ?? .null,
+         m.state == .invalid ? (m.reason.map(SQLValue.text) ?? .null) : .null, m.notBefore?.sqlValue ?? .null,
+         at.sqlValue, at.sqlValue]
+    }
+
     static func insert(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLExecutor) async throws -> [Int64] {
+        if let bulk = tx as? any SQLBulkExecutor { return try await insertEach(messages, at: at, in: bulk) }
         var ids: [Int64] = []
         ids.reserveCapacity(messages.count)
         var start = 0
@@ -82,9 +95,53 @@ struct SQLSpoolStore: SpoolStore {
         return ids
     }
 
+    /// The bulk path (SQLite): one prepared statement stepped per message, then the history rows. Those
+    /// are copied from the new spool rows by one statement when the batch took a contiguous id range
+    /// (always, as the transaction holds SQLite's only write lock) and every reason is the default one.
+    static func insertEach(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLBulkExecutor) async throws -> [Int64] {
+        let ids = try await tx.insertEach(insertOneSQL, messages.map { arguments($0, at: at) })
+        guard let first = ids.first, let last = ids.last else { return ids }
+        let defaultReasons = messages.allSatisfy { $0.state == .invalid || $0.reason == nil }
+        if defaultReasons, last - first + 1 == Int64(ids.count), zip(ids, ids.dropFirst()).allSatisfy({ $0 + 1 == $1 }) {
+            try await tx.query("""
+                INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node)
+                SELECT id, \(at), NULL, state,
+                  CASE WHEN state = 'invalid' THEN error_text ELSE 'queued (' || source || ')' END, NULL
+                FROM spool WHERE id BETWEEN \(first) AND \(last) ORDER BY id
+                """)
+        } else {
+            let text = "INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node) VALUES (?, ?, NULL, ?, ?, NULL)"
+            _ = try await tx.insertEach(text, zip(ids, messages).map { id, m in
+                [.integer(id), at.sqlValue, .text(m.state.rawValue), .text(m.reason ?? "queued (\(m.source.rawValue))")]
+            })
+        }
+        return ids
+    }
+
     func enqueue(_ messages: [NewSpoolMessage], at: Date) async throws -> [Int64] {
         guard !messages.isEmpty else { return [] }
         return try await db.transaction { tx in try await Self.insert(messages, at: at, in: tx) }
+    }
+
+    func enqueueReturning(_ messages: [NewSpoolMessage], at: Date) async throws -> [SpoolMessage] {
+        guard !messages.isEmpty else { return [] }
+        return try await db.transaction { tx in
+            let ids = try await Self.insert(messages, at: at, in: tx)
+            var stored: [SpoolMessage] = []
+            stored.reserveCapacity(ids.count)
+            var start = 0
+            while start < ids.count {
+                let slice = Array(ids[start..<min(start + Self.chunk, ids.count)])
+                let rows = try await tx.query("SELECT \(unsafeRaw: Self.columns) FROM spool WHERE id IN \(list: slice) ORDER BY id")
+                stored += try rows.map(Self.decode)
+                start += Self.chunk
+            }
+            let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+            return try ids.map { id in
+                guard let message = byID[id] else { throw StoreError.database("spool row \(id) not found after its insert") }
+                return message
+            }
+        }
     }
 
     func enqueueAll(at: Date, _ body: @Sendable (_ insert: @Sendable ([NewSpoolMessage]) async throws -> Void) async throws -> Void)

@@ -152,6 +152,8 @@ public protocol SpoolStore: Sendable {
     /// or a write fails, none. Returns how many were added.
     func enqueueAll(at: Date, _ body: @Sendable (_ insert: @Sendable ([NewSpoolMessage]) async throws -> Void) async throws -> Void)
         async throws -> Int
+    /// Adds messages in one transaction and returns them as stored, in order.
+    func enqueueReturning(_ messages: [NewSpoolMessage], at: Date) async throws -> [SpoolMessage]
     /// Adds one message unless its idempotency key was used before; returns the message and whether it is new.
     func enqueueOnce(_ message: NewSpoolMessage, at: Date) async throws -> (SpoolMessage, created: Bool)
     /// Claims up to `limit` due `to_process` messages of these campaigns, highest priority then oldest,

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import SMSStore
 
 /// The embedded backend: one SQLite file through GRDB, in WAL mode, so
@@ -81,7 +82,7 @@ public final class SQLiteDatabase: SQLDatabase {
         try destination.close()
     }
 
-    struct TransactionExecutor: SQLBatchExecutor {
+    struct TransactionExecutor: SQLBatchExecutor, SQLBulkExecutor {
         let pool: DatabasePool
         var dialect: SQLDialect { .sqlite }
 
@@ -97,6 +98,68 @@ public final class SQLiteDatabase: SQLDatabase {
                 try await pool.writeWithoutTransaction { db in try SQLiteDatabase.run(db, text, binds) }
             }
         }
+
+        func insertEach(_ sql: String, _ arguments: [[SQLValue]]) async throws -> [Int64] {
+            guard !arguments.isEmpty else { return [] }
+            return try await SQLiteDatabase.translate {
+                try await pool.writeWithoutTransaction { db in try SQLiteDatabase.insertEach(db, sql, arguments) }
+            }
+        }
+    }
+
+    /// SQLite's "copy the bytes now" destructor (SQLITE_TRANSIENT, a macro Swift does not import).
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Prepares `sql` once on the writer connection and runs it for each row of arguments, binding
+    /// with the C API directly (no per-row statement compilation or argument boxing).
+    static func insertEach(_ db: Database, _ sql: String, _ arguments: [[SQLValue]]) throws -> [Int64] {
+        guard let connection = db.sqliteConnection else { throw DatabaseError(message: "the database is closed") }
+        var prepared: OpaquePointer?
+        var code = sqlite3_prepare_v2(connection, sql, -1, &prepared, nil)
+        guard code == SQLITE_OK, let statement = prepared else {
+            throw Self.error(connection, code, sql)
+        }
+        defer { sqlite3_finalize(statement) }
+        var ids: [Int64] = []
+        ids.reserveCapacity(arguments.count)
+        for row in arguments {
+            for (offset, value) in row.enumerated() {
+                let index = Int32(offset + 1)
+                switch value {
+                case .null: code = sqlite3_bind_null(statement, index)
+                case .integer(let i): code = sqlite3_bind_int64(statement, index, i)
+                case .bool(let b): code = sqlite3_bind_int64(statement, index, b ? 1 : 0)
+                case .real(let d): code = sqlite3_bind_double(statement, index, d)
+                case .text(var text):
+                    if text.isEmpty {
+                        code = sqlite3_bind_text(statement, index, "", 0, Self.transient)  // '' and not NULL
+                    } else {
+                        code = text.withUTF8 { bytes in
+                            bytes.withMemoryRebound(to: CChar.self) {
+                                sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient)
+                            }
+                        }
+                    }
+                case .blob(let bytes):
+                    code = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
+                }
+                guard code == SQLITE_OK else { throw Self.error(connection, code, sql) }
+            }
+            code = sqlite3_step(statement)
+            guard code == SQLITE_DONE else {
+                let failure = Self.error(connection, sqlite3_extended_errcode(connection), sql)
+                sqlite3_reset(statement)
+                throw failure
+            }
+            ids.append(sqlite3_last_insert_rowid(connection))
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        return ids
+    }
+
+    private static func error(_ connection: OpaquePointer, _ code: Int32, _ sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
     }
 
     static func isRead(_ text: String) -> Bool {

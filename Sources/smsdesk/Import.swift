@@ -20,7 +20,8 @@ struct ImportCommand: AsyncParsableCommand {
             let name = (file as NSString).lastPathComponent
             let report = try await storageOptions.withStorage { _, storage in
                 try await SpoolImport(storage: storage).run(
-                    path: file, fileName: name, dryRun: dryRun, createdBy: nil, progress: ProgressBar.update)
+                    path: file, fileName: name, dryRun: dryRun, createdBy: nil,
+                    progress: { _, read, total in ProgressBar.update(label: dryRun ? "checking" : "importing", read: read, total: total) })
             }
             ProgressBar.finish()
             say(Self.describe(report))
@@ -72,11 +73,10 @@ struct ImportCommand: AsyncParsableCommand {
 enum ProgressBar {
     static let width = 30
 
-    @Sendable static func update(pass: Int, read: Int64, total: Int64) {
+    @Sendable static func update(label: String, read: Int64, total: Int64) {
         guard total > 0 else { return }
         let fraction = min(1, Double(read) / Double(total))
         let filled = Int(fraction * Double(width))
-        let label = pass == 1 ? "checking" : "queuing "
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(Int(fraction * 100))%".utf8))
     }

@@ -8,6 +8,8 @@ enum SpoolCases {
     static let all: [ConformanceCase] = [
         .init(name: "spool: enqueue keeps order and records history", run: enqueue),
         .init(name: "spool: an idempotency key queues once", run: idempotency),
+        .init(name: "spool: the first state's reason is recorded per message, also mixed in one batch", run: firstReasons),
+        .init(name: "spool: group commit answers each caller with its own message; a bad one fails only its caller", run: groupCommit),
         .init(name: "spool: claim takes due messages by priority then age, once", run: claimOrder),
         .init(name: "spool: concurrent claims never share a message", run: concurrentClaims),
         .init(name: "spool: outcomes apply only under the claim's lease", run: outcomes),
@@ -55,6 +57,64 @@ enum SpoolCases {
         #expect(history.map(\.to) == [.toProcess])
         #expect(history.first?.reason == "queued (csv)")
         #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 999)
+    }
+
+    static func firstReasons(_ storage: Storage) async throws {
+        let c = try await campaign(storage)
+        var batch = messages(c.id, 6)
+        batch[1].state = .invalid
+        batch[1].reason = "does not match ^\\+598"
+        batch[2].state = .held
+        batch[2].reason = "held for review"
+        batch[4].source = .api
+        let stored = try await storage.spool.enqueueReturning(batch, at: t0)
+        #expect(stored.map(\.destination) == batch.map(\.destination))
+        #expect(stored.map(\.state) == [.toProcess, .invalid, .held, .toProcess, .toProcess, .toProcess])
+        var reasons: [String?] = []
+        for message in stored { reasons.append(try await storage.spool.history(id: message.id).first?.reason) }
+        #expect(reasons == ["queued (csv)", "does not match ^\\+598", "held for review", "queued (csv)", "queued (api)", "queued (csv)"])
+        // A batch of default reasons only (the bulk path's single statement on SQLite).
+        let plain = try await storage.spool.enqueueReturning(messages(c.id, 3), at: t0)
+        for message in plain { #expect(try await storage.spool.history(id: message.id).map(\.reason) == ["queued (csv)"]) }
+    }
+
+    static func groupCommit(_ storage: Storage) async throws {
+        let c = try await campaign(storage)
+        let commits = SpoolGroupCommit(spool: storage.spool, maximumGroup: 64)
+        // Two callers use one idempotency key: whichever group holds both fails as a whole, and then
+        // exactly one of them succeeds on the one-by-one retry.
+        let results = await withTaskGroup(of: (Int, Result<SpoolMessage, any Error>).self) { group in
+            for i in 0..<300 {
+                group.addTask {
+                    var m = NewSpoolMessage(campaignID: c.id, destination: "+5989910\(String(format: "%04d", i))",
+                                            message: "Hola \(i)", source: .api)
+                    if i == 17 || i == 18 { m.idempotencyKey = "same-key" }
+                    do { return (i, .success(try await commits.enqueue(m))) } catch { return (i, .failure(error)) }
+                }
+            }
+            var all: [Int: Result<SpoolMessage, any Error>] = [:]
+            for await (i, result) in group { all[i] = result }
+            return all
+        }
+        var ids = Set<Int64>()
+        var failures = 0
+        for (i, result) in results {
+            switch result {
+            case .success(let message):
+                #expect(message.destination == "+5989910\(String(format: "%04d", i))")
+                #expect(message.message == "Hola \(i)")
+                #expect(message.state == .toProcess)
+                ids.insert(message.id)
+            case .failure:
+                #expect(i == 17 || i == 18)
+                failures += 1
+            }
+        }
+        #expect(failures == 1)
+        #expect(ids.count == 299)
+        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 299)
+        let groups = await commits.groups
+        #expect(groups < 300, "concurrent callers should have shared transactions")
     }
 
     static func idempotency(_ storage: Storage) async throws {

@@ -11,6 +11,37 @@ import SMSStore
 struct MessageController {
     let storage: Storage
     let intake: SpoolIntake
+    /// Concurrent sends share transactions (group commit); each is answered once its own is on disk.
+    let commits: SpoolGroupCommit
+    /// Campaigns by name or id, kept two seconds (a disabled campaign refuses sends within that time).
+    let campaigns: CampaignLookup
+
+    init(storage: Storage, intake: SpoolIntake) {
+        self.storage = storage
+        self.intake = intake
+        commits = SpoolGroupCommit(spool: storage.spool)
+        campaigns = CampaignLookup(storage: storage)
+    }
+
+    /// A short-lived cache of campaign lookups: a busy API otherwise reads the same row for every message.
+    actor CampaignLookup {
+        let storage: Storage
+        private var entries: [String: (campaign: CampaignRecord, until: ContinuousClock.Instant)] = [:]
+
+        init(storage: Storage) { self.storage = storage }
+
+        func campaign(_ reference: String) async throws -> CampaignRecord? {
+            if let entry = entries[reference], entry.until > .now { return entry.campaign }
+            var found: CampaignRecord?
+            if let id = Int64(reference) { found = try await storage.campaigns.campaign(id: id) }
+            if found == nil { found = try await storage.campaigns.campaign(named: reference) }
+            if let found {
+                if entries.count > 1000 { entries.removeAll() }
+                entries[reference] = (found, .now + .seconds(2))
+            }
+            return found
+        }
+    }
 
     struct SendRequest: Decodable {
         /// Campaign name or id.
@@ -98,8 +129,7 @@ struct MessageController {
 
     func campaign(_ reference: String, field: String) async throws -> CampaignRecord {
         let trimmed = reference.trimmingCharacters(in: .whitespaces)
-        if let id = Int64(trimmed), let found = try await storage.campaigns.campaign(id: id) { return found }
-        guard let found = try await storage.campaigns.campaign(named: trimmed) else {
+        guard let found = try await campaigns.campaign(trimmed) else {
             throw APIError.validation(field: field, "no campaign named \"\(trimmed)\"")
         }
         return found
@@ -127,11 +157,7 @@ struct MessageController {
             pattern: try await intake.numberPattern(for: campaign), createdBy: principal.userID, idempotencyKey: idempotencyKey,
             notBefore: notBefore)
         if idempotencyKey != nil { return try await storage.spool.enqueueOnce(message, at: Date()) }
-        let ids = try await storage.spool.enqueue([message], at: Date())
-        guard let id = ids.first, let stored = try await storage.spool.message(id: id) else {
-            throw APIError(status: .internalServerError, code: "internal", message: "message not stored")
-        }
-        return (stored, true)
+        return (try await commits.enqueue(message), true)
     }
 
     @Sendable func send(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessageEnvelope> {
