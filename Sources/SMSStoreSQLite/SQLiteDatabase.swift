@@ -22,6 +22,9 @@ public final class SQLiteDatabase: SQLDatabase {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // 32 MiB of page cache (SQLite's default is 2 MiB), taken only as needed: large transactions (bulk
+            // imports) otherwise spill dirty index pages to the WAL again and again.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -167,8 +170,15 @@ public final class SQLiteDatabase: SQLDatabase {
         return head == "SELECT"
     }
 
+    /// Statements with at most this many parameters are kept compiled.
+    static let cachedStatementMaximumBinds = 40
+
     static func run(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        let statement = try db.makeStatement(sql: text)
+        // Statements with few parameters come from a bounded set of texts: keep them compiled (per
+        // connection), which saves SQLite's parse and GRDB's authorizer pass on every call. Long ones
+        // (multi-row inserts, long IN lists) vary with their size and are compiled each time.
+        let statement = binds.count <= Self.cachedStatementMaximumBinds && text.utf8.count <= 4096
+            ? try db.cachedStatement(sql: text) : try db.makeStatement(sql: text)
         try statement.setArguments(StatementArguments(binds.map(databaseValue)))
         let columns = statement.columnNames
         var rows: [SQLRow] = []
