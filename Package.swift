@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -62,10 +63,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The live event bus: durable ordered events, catch-up and fan-out (below every producer and the server).
+        .target(
+            name: "SMSLive",
+            dependencies: [
+                "SMSStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SMSDispatch",
             dependencies: [
-                "SMSCore", "SMSStore", "SMSProviders",
+                "SMSCore", "SMSStore", "SMSProviders", "SMSLive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,7 +85,11 @@ let package = Package(
         ),
         .target(
             name: "SMSConversations",
-            dependencies: ["SMSCore", "SMSStore", "SMSProviders", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SMSCore", "SMSStore", "SMSProviders", "SMSDispatch", "SMSLive",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The standalone fake provider behind `smsdesk simulate`.
@@ -95,8 +110,9 @@ let package = Package(
             name: "SMSServer",
             dependencies: [
                 "SMSCore", "SMSStore", "SMSStoreSQLite", "SMSStorePostgres", "SMSProviders",
-                "SMSDispatch", "SMSConversations",
+                "SMSDispatch", "SMSConversations", "SMSLive",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -160,9 +176,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SMSLiveTests",
+            dependencies: ["SMSLive", "SMSStore", "SMSStoreSQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMSConversationsTests",
+            dependencies: [
+                "SMSConversations", "SMSCore", "SMSStore", "SMSStoreSQLite", "SMSStorePostgres", "SMSProviders",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SMSServerTests",
             dependencies: [
-                "SMSServer", "SMSStore",
+                "SMSServer", "SMSStore", "SMSLive",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

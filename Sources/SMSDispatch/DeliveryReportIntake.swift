@@ -8,10 +8,13 @@ import SMSStore
 public struct DeliveryReportIntake: Sendable {
     let storage: Storage
     let logger: Logger
+    /// Live `dialer.progress` events: a report moves a message to delivered or failed.
+    let progress: DialerProgress
 
-    public init(storage: Storage, logger: Logger) {
+    public init(storage: Storage, logger: Logger, progress: DialerProgress = .disabled) {
         self.storage = storage
         self.logger = logger
+        self.progress = progress
     }
 
     /// Records the report; false when it was a repeat.
@@ -26,6 +29,7 @@ public struct DeliveryReportIntake: Sendable {
             try await storage.spool.applyDeliveryReport(
                 providerID: providerID, providerMessageID: report.providerMessageID, delivered: report.outcome == .delivered,
                 code: report.code, text: report.text, at: report.at)
+            await progress.changed(reason: "report")
         }
         if stored {
             logger.debug("delivery report", metadata: ["provider": "\(providerID)", "id": "\(report.providerMessageID)",

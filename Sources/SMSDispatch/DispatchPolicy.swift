@@ -15,6 +15,9 @@ public struct DispatchPolicy: Sendable {
     public var backoffMax: TimeInterval
     /// Consecutive retryable failures of a dialer's provider after which it switches to its fallback (SPEC D11).
     public var failoverAfter: Int
+    /// How long a dialer stays on its fallback provider before it tries its primary again (a half-open circuit
+    /// breaker): if the primary still fails, `failoverAfter` failures later it is back on the fallback.
+    public var failbackAfter: TimeInterval
     /// Sends in flight per provider when the provider sets no limit.
     public var defaultConcurrency: Int
     /// Recipients' local hours when bulk messages may be sent (SPEC D10); transactional campaigns bypass.
@@ -25,7 +28,8 @@ public struct DispatchPolicy: Sendable {
     public var node: String
 
     public init(claimBatch: Int = 50, lease: TimeInterval = 60, maxAttempts: Int = 5, backoffBase: TimeInterval = 5,
-                backoffMax: TimeInterval = 600, failoverAfter: Int = 5, defaultConcurrency: Int = 32,
+                backoffMax: TimeInterval = 600, failoverAfter: Int = 5, failbackAfter: TimeInterval = 300,
+                defaultConcurrency: Int = 32,
                 quietHoursAllowed: (start: LocalTime, end: LocalTime)? = DispatchPolicy.defaultQuietHours,
                 idlePause: Duration = .milliseconds(250), node: String = DispatchPolicy.defaultNodeName) {
         self.claimBatch = claimBatch
@@ -34,6 +38,7 @@ public struct DispatchPolicy: Sendable {
         self.backoffBase = backoffBase
         self.backoffMax = backoffMax
         self.failoverAfter = failoverAfter
+        self.failbackAfter = failbackAfter
         self.defaultConcurrency = defaultConcurrency
         self.quietHoursAllowed = quietHoursAllowed
         self.idlePause = idlePause

@@ -21,12 +21,15 @@ public struct Dispatcher: Service {
     let pool: ProviderPool
     let policy: DispatchPolicy
     let logger: Logger
+    /// Live `dialer.progress` events for the monitor.
+    let progress: DialerProgress
 
-    public init(storage: Storage, pool: ProviderPool, policy: DispatchPolicy, logger: Logger) {
+    public init(storage: Storage, pool: ProviderPool, policy: DispatchPolicy, logger: Logger, progress: DialerProgress = .disabled) {
         self.storage = storage
         self.pool = pool
         self.policy = policy
         self.logger = logger
+        self.progress = progress
     }
 
     public func run() async throws {
@@ -46,6 +49,7 @@ public struct Dispatcher: Service {
                     let recovered = try await storage.spool.recoverExpiredLeases(now: Date(), node: policy.node)
                     if recovered > 0 {
                         logger.warning("messages of expired leases queued again as possible duplicates", metadata: ["count": "\(recovered)"])
+                        await progress.changed(reason: "recovered")
                     }
                     lastRecovery = .now
                 }
@@ -56,7 +60,8 @@ public struct Dispatcher: Service {
                     workers[id] = nil
                 }
                 for dialer in dialers where workers[dialer.id] == nil {
-                    let worker = DialerWorker(dialer: dialer, storage: storage, pool: pool, policy: policy, logger: logger)
+                    let worker = DialerWorker(dialer: dialer, storage: storage, pool: pool, policy: policy, logger: logger,
+                                              progress: progress)
                     // The task is owned here: cancelled when the dialer changes or stops, and when this loop ends.
                     workers[dialer.id] = (dialer.updatedAt, Task { await worker.run() })
                 }
@@ -80,6 +85,7 @@ struct DialerWorker: Sendable {
     let pool: ProviderPool
     let policy: DispatchPolicy
     let logger: Logger
+    let progress: DialerProgress
 
     func run() async {
         var logger = self.logger
@@ -87,7 +93,8 @@ struct DialerWorker: Sendable {
         let schedule = DialerSchedule.parse(dialer.schedule)
         let interval = dialer.intervalMs > 0 ? TokenBucket(rate: 1000 / Double(dialer.intervalMs), burst: 1) : nil
         var state = RuntimeState(portCursor: dialer.portCursor, failoverActive: dialer.failoverActive,
-                                 consecutiveFailures: dialer.consecutiveFailures)
+                                 consecutiveFailures: dialer.consecutiveFailures,
+                                 failoverSince: dialer.failoverActive ? .now : nil)
         var buckets: [Int64: TokenBucket] = [:]
         logger.info("dialer started", metadata: ["name": "\(dialer.name)"])
         while !Task.isCancelled {
@@ -102,6 +109,16 @@ struct DialerWorker: Sendable {
                     let next = schedule.nextOpening(after: now) ?? now.addingTimeInterval(3600)
                     try await Task.sleep(for: .seconds(min(30, max(1, next.timeIntervalSince(now)))))
                     continue
+                }
+                if state.failoverActive, let since = state.failoverSince, since.duration(to: .now) >= .seconds(policy.failbackAfter) {
+                    state.failoverActive = false
+                    state.failoverSince = nil
+                    state.consecutiveFailures = 0
+                    logger.notice("trying the primary provider again: dialer switched back from its fallback",
+                                  metadata: ["provider": "\(dialer.providerID)", "fallback": "\(dialer.fallbackProviderID ?? 0)"])
+                    let (dialers, dialerID) = (storage.dialers, dialer.id)
+                    try await dialers.saveRuntime(id: dialerID, portCursor: state.portCursor, failoverActive: false,
+                                                  consecutiveFailures: 0, at: Date())
                 }
                 let campaigns = try await storage.campaigns.list().filter { $0.enabled && dialer.campaignIDs.contains($0.id) }
                 // Each claim has its own owner, so that an answer arriving after the claim's lease expired
@@ -144,6 +161,7 @@ struct DialerWorker: Sendable {
                     try await dialers.saveRuntime(id: dialerID, portCursor: saved.portCursor, failoverActive: saved.failoverActive,
                                                   consecutiveFailures: saved.consecutiveFailures, at: Date())
                 }.value
+                await progress.changed(dialerID: dialer.id, reason: "sent")
             } catch is CancellationError {
                 break
             } catch {
@@ -158,6 +176,8 @@ struct DialerWorker: Sendable {
         var portCursor: Int
         var failoverActive: Bool
         var consecutiveFailures: Int
+        /// When this worker last moved to the fallback (or started on it).
+        var failoverSince: ContinuousClock.Instant?
     }
 
     enum DispatchError: Error, CustomStringConvertible {
@@ -183,7 +203,7 @@ struct DialerWorker: Sendable {
         }
         let pattern = try provider.numberPattern.flatMap { $0.isEmpty ? nil : try NumberPattern($0) }
         for message in batch {
-            if let reason = blocked[message.campaignID]?[message.destination] {
+            if let reason = blocked[message.campaignID]?[message.destination], !SpoolSource.bypassesDNCR(message.source) {
                 outcomes.append(.blocked(id: message.id, reason: reason))
             } else if let pattern, !pattern.matches(message.destination) {
                 outcomes.append(.invalid(id: message.id, reason: "does not match the provider's number pattern \(provider.numberPattern ?? "")"))
@@ -281,6 +301,7 @@ struct DialerWorker: Sendable {
         }
         if !state.failoverActive, dialer.fallbackProviderID != nil, state.consecutiveFailures >= policy.failoverAfter {
             state.failoverActive = true
+            state.failoverSince = .now
             state.consecutiveFailures = 0
             logger.warning("provider keeps failing: dialer switched to its fallback provider",
                            metadata: ["provider": "\(dialer.providerID)", "fallback": "\(dialer.fallbackProviderID ?? 0)"])
@@ -290,7 +311,8 @@ struct DialerWorker: Sendable {
 
     /// When a message due in the recipient's quiet hours may go, or nil if it may go now.
     func quietUntil(_ message: SpoolMessage, campaign: CampaignRecord?, now: Date) -> Date? {
-        guard let allowed = policy.quietHoursAllowed, campaign?.transactional != true else { return nil }
+        guard let allowed = policy.quietHoursAllowed, campaign?.transactional != true,
+              !SpoolSource.bypassesQuietHours(message.source) else { return nil }
         let zone = (try? PhoneNumber(e164: message.destination))?.defaultTimeZoneIdentifier ?? campaign?.timeZone ?? "UTC"
         guard let range = try? TimeRange(start: allowed.start, end: allowed.end),
               let window = try? Schedule(timeZone: zone, weekly: Weekday.allCases.map { WeeklyRange($0, range) }) else { return nil }

@@ -6,6 +6,7 @@ import AsyncHTTPClient
 import Prometheus
 import SMSConversations
 import SMSDispatch
+import SMSLive
 import SMSProviders
 import SMSStore
 import ServiceLifecycle
@@ -61,6 +62,8 @@ public struct SMSDeskApp: Sendable {
     /// Every route declared through `APIRoutes`, with its access rule.
     public let declaredRoutes: [RouteSpec]
     public let storage: Storage
+    /// The live event bus (what the browsers' WebSockets carry).
+    public let events: EventBus
 
     /// Builds the application on an open `storage`; called by `serve` and by tests alike.
     /// `onListening` runs once the server accepts connections, with the port it listens on.
@@ -71,7 +74,8 @@ public struct SMSDeskApp: Sendable {
         recorder.add(middleware: RequestMetricsMiddleware(registry: registry))
         recorder.add(middleware: SecurityHeadersMiddleware())
         recorder.add(middleware: ErrorMiddleware())
-        recorder.add(middleware: AuthenticationMiddleware(storage: storage, sessionIdleTimeout: config.sessionIdleTimeout))
+        let authentication = AuthenticationMiddleware(storage: storage, sessionIdleTimeout: config.sessionIdleTimeout)
+        recorder.add(middleware: authentication)
 
         let routes = APIRoutes(recorder: recorder)
         let accounts = Accounts(storage: storage, bcryptCost: config.bcryptCost)
@@ -80,8 +84,15 @@ public struct SMSDeskApp: Sendable {
         UserController(storage: storage, accounts: accounts).addRoutes(to: routes)
         APIKeyController(storage: storage, accounts: accounts).addRoutes(to: routes)
         let urls = WebhookURLs(publicURL: config.publicURL)
-        let inbound = InboundPipeline(storage: storage, logger: logger)
-        let reports = DeliveryReportIntake(storage: storage, logger: logger)
+        let events = try await EventBus(store: storage.liveEvents)
+        let coalescer = LiveEventCoalescer(bus: events, logger: logger)
+        let progress = DialerProgress(coalescer: coalescer)
+        let live = LiveController(bus: events, authentication: authentication, publicURL: config.publicURL)
+        live.addRoutes(to: routes)
+        let router = ConversationRouter(storage: storage, events: ConversationEvents(bus: events, storage: storage, logger: logger),
+                                        logger: logger)
+        let inbound = InboundPipeline(storage: storage, router: router, logger: logger)
+        let reports = DeliveryReportIntake(storage: storage, logger: logger, progress: progress)
         let catalog = dependencies.catalog ?? .standard(simulatorSink: { id in
             SimulatorBridge(providerID: id, inbound: inbound, reports: reports, logger: logger)
         })
@@ -93,10 +104,14 @@ public struct SMSDeskApp: Sendable {
                            webhookURL: { urls.absolute($0, $1) ?? urls.path($0, $1) }).addRoutes(to: routes)
         WebhookController(storage: storage, pool: pool, inbound: inbound, reports: reports,
                           publicURL: config.publicURL).addRoutes(to: routes)
-        let messages = MessageController(storage: storage, intake: SpoolIntake(storage: storage))
+        let messages = MessageController(storage: storage, intake: SpoolIntake(storage: storage), progress: progress)
         messages.addRoutes(to: routes)
-        SpoolController(storage: storage, messages: messages, dataDirectory: config.dataDirectory).addRoutes(to: routes)
-        DialerController(storage: storage).addRoutes(to: routes)
+        SpoolController(storage: storage, messages: messages, dataDirectory: config.dataDirectory, progress: progress).addRoutes(to: routes)
+        DialerController(storage: storage, progress: progress).addRoutes(to: routes)
+        CampaignController(storage: storage).addRoutes(to: routes)
+        let inbox = Inbox(storage: storage, router: router, intake: SpoolIntake(storage: storage))
+        ConversationController(storage: storage, inbox: inbox).addRoutes(to: routes)
+        AgentController(storage: storage, inbox: inbox).addRoutes(to: routes)
         OperationsController(storage: storage, registry: registry, openAPI: { document.withLockedValue { $0 } }).addRoutes(to: routes)
         let openAPI = try OpenAPIDocument.build(routes: routes.declared, version: SMSDeskVersion.current)
         document.withLockedValue { $0 = openAPI }
@@ -107,15 +122,18 @@ public struct SMSDeskApp: Sendable {
 
         let application = Application(
             router: recorder,
+            server: .http1WebSocketUpgrade(webSocketRouter: live.webSocketRouter()),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SMSDesk"),
             services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool),
+                       events, coalescer, LiveEventPruner(store: storage.liveEvents, logger: logger),
+                       OfferTimeouts(router: router, logger: logger),
                        ProviderPoller(storage: storage, pool: pool, inbound: inbound, reports: reports,
                                       interval: .seconds(config.pollInterval), logger: logger)]
-                + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger)] } ?? []),
+                + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger, progress: progress)] } ?? []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)
         return SMSDeskApp(application: application, registeredRoutes: recorder.registered,
-                          declaredRoutes: routes.declared, storage: storage)
+                          declaredRoutes: routes.declared, storage: storage, events: events)
     }
 }
 

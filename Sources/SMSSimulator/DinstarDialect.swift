@@ -115,6 +115,17 @@ struct DinstarDialect: WireDialect {
         var text: String?
         var param: [Recipient]?
         var port: [Int]?
+        var encoding: String?
+    }
+
+    /// The data coding a send asked for: `unicode` is UCS-2, `gsm-7bit` GSM-7; nil when left to the gateway.
+    static func encoding(_ declared: String?) -> String? {
+        switch declared {
+        case nil: nil
+        case "unicode": "UCS-2"
+        case "gsm-7bit": "GSM-7"
+        case let other?: other
+        }
     }
 
     private func send(_ body: ByteBuffer, simulation: Simulation) -> Response {
@@ -126,7 +137,7 @@ struct DinstarDialect: WireDialect {
         }
         let messages = recipients.map { recipient in
             ReceivedMessage(to: recipient.number?.value ?? "", from: nil, text: Self.fill(text, with: recipient.text_param ?? []),
-                            reference: recipient.user_id?.value)
+                            reference: recipient.user_id?.value, encoding: Self.encoding(request.encoding))
         }
         let verdicts = messages.map { simulation.verdict(for: $0.to) }
         if verdicts.contains(.reject) {

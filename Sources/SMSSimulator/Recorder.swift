@@ -24,6 +24,9 @@ public struct RecordedMessage: Sendable, Equatable {
     /// The sender's own reference when it sent one (Vonage `client-ref`,
     /// Infobip `messageId`, Dinstar `user_id`, generic `id`).
     public var reference: String?
+    /// The data coding the request declared (`GSM-7`, `UCS-2`, or the protocol's own word), nil when
+    /// the protocol carries none (Twilio, Infobip, generic).
+    public var encoding: String?
     public var outcome: SendOutcome
     public var receivedAt: Date
 }
@@ -78,7 +81,7 @@ public final class Recorder: Sendable {
     /// Records one received message; `mintID` names accepted messages from a
     /// serial number that is unique for the life of the process.
     @discardableResult
-    func record(to: String, from: String?, text: String, reference: String?, outcome: SendOutcome,
+    func record(to: String, from: String?, text: String, reference: String?, encoding: String? = nil, outcome: SendOutcome,
                 mintID: (Int) -> String) -> (message: RecordedMessage, serial: Int) {
         let now = Date()
         let (message, serial) = state.withLockedValue { state in
@@ -86,7 +89,7 @@ public final class Recorder: Sendable {
             state.serial += 1
             let message = RecordedMessage(
                 sequence: state.sequence, providerID: outcome == .accepted ? mintID(state.serial) : nil,
-                to: to, from: from, text: text, reference: reference, outcome: outcome, receivedAt: now)
+                to: to, from: from, text: text, reference: reference, encoding: encoding, outcome: outcome, receivedAt: now)
             state.stats.received += 1
             switch outcome {
             case .accepted:
@@ -160,6 +163,7 @@ public final class Recorder: Sendable {
         json.field("from", message.from)
         json.field("text", message.text)
         json.field("reference", message.reference)
+        json.field("encoding", message.encoding)
         json.field("outcome", message.outcome.rawValue)
         json.field("time", UTCTime(message.receivedAt).iso8601)
     }

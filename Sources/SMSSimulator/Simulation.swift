@@ -47,7 +47,8 @@ final class Simulation: Sendable {
     func accept(_ message: ReceivedMessage, delivered: Bool, details: MessageDetails = MessageDetails(),
                 mintID: (Int) -> String) -> AcceptedMessage {
         let (recorded, serial) = recorder.record(to: message.to, from: message.from, text: message.text,
-                                                 reference: message.reference, outcome: .accepted, mintID: mintID)
+                                                 reference: message.reference, encoding: message.encoding, outcome: .accepted,
+                                                 mintID: mintID)
         let accepted = AcceptedMessage(
             serial: serial, providerID: recorded.providerID ?? "", to: message.to, from: message.from, text: message.text,
             reference: message.reference, acceptedAt: recorded.receivedAt, delivered: delivered,
@@ -69,7 +70,7 @@ final class Simulation: Sendable {
     /// Records a message refused with the provider's permanent or retryable error.
     func refuse(_ message: ReceivedMessage, retryable: Bool) {
         recorder.record(to: message.to, from: message.from, text: message.text, reference: message.reference,
-                        outcome: retryable ? .retryable : .rejected, mintID: { _ in "" })
+                        encoding: message.encoding, outcome: retryable ? .retryable : .rejected, mintID: { _ in "" })
     }
 
     /// Makes the destination of an earlier message write to us now (`POST /_sim/inbound`).

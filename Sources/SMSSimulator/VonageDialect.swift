@@ -39,7 +39,7 @@ struct VonageDialect: WireDialect {
         }
         let to = parameters["to"] ?? ""
         let message = ReceivedMessage(to: to, from: parameters["from"], text: parameters["text"] ?? "",
-                                      reference: parameters["client-ref"])
+                                      reference: parameters["client-ref"], encoding: Self.encoding(type: parameters["type"]))
         switch simulation.verdict(for: to) {
         case .reject:
             simulation.refuse(message, retryable: false)
@@ -67,6 +67,15 @@ struct VonageDialect: WireDialect {
                     }
                 }
             }
+        }
+    }
+
+    /// The data coding a send asked for: `type=unicode` is UCS-2, `text` (the default) GSM-7.
+    static func encoding(type: String?) -> String {
+        switch type ?? "text" {
+        case "unicode": "UCS-2"
+        case "text": "GSM-7"
+        case let other: other
         }
     }
 

@@ -54,6 +54,9 @@ struct ReceivedMessage: Sendable {
     var text: String
     /// The sender's own reference, when the protocol carries one.
     var reference: String?
+    /// The data coding the request declared (`GSM-7`, `UCS-2`), when the protocol carries one
+    /// (Vonage `type`, Dinstar `encoding`): what a test checks to see which encoding was asked for.
+    var encoding: String? = nil
 }
 
 /// Provider-specific facts about an accepted message that its webhooks repeat.

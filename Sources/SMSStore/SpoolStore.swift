@@ -4,6 +4,22 @@ import SMSCore
 /// Where a spool message came from.
 public enum SpoolSource: String, Sendable, Codable {
     case csv, api, legacyAPI = "legacy_api", agent, unitary, system
+    /// An automatic answer to a message the client just sent (the out-of-time reply, SPEC C2).
+    case autoReply = "auto_reply"
+    /// The one confirmation of an opt-out or opt-in keyword (SPEC D8).
+    case optOutConfirmation = "opt_out_confirmation"
+
+    /// Answers to a message the client has just sent go out at once: quiet hours (SPEC D10) protect
+    /// recipients from unsolicited messages, not from the answer they asked for.
+    public static func bypassesQuietHours(_ source: String) -> Bool {
+        source == SpoolSource.autoReply.rawValue || source == SpoolSource.optOutConfirmation.rawValue
+    }
+
+    /// The confirmation of an opt-out is sent although the number has just been put on the DNCR (SPEC D8:
+    /// "sends one confirmation"); every other message is checked against the DNCR.
+    public static func bypassesDNCR(_ source: String) -> Bool {
+        source == SpoolSource.optOutConfirmation.rawValue
+    }
 }
 
 /// A message to put in the spool.

@@ -17,6 +17,8 @@ public struct Storage: Sendable {
     public let campaigns: any CampaignStore
     public let dialers: any DialerStore
     public let settings: any SettingsStore
+    public let liveEvents: any LiveEventStore
+    public let conversations: any ConversationStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -32,6 +34,8 @@ public struct Storage: Sendable {
         campaigns = SQLCampaignStore(db: database)
         dialers = SQLDialerStore(db: database)
         settings = SQLSettingsStore(db: database)
+        liveEvents = SQLLiveEventStore(db: database)
+        conversations = SQLConversationStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

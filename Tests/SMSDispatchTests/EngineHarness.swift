@@ -88,10 +88,10 @@ final class EngineHarness: Sendable {
 
     /// A test policy: quick polling and retries, no quiet hours unless given.
     static func policy(claimBatch: Int = 50, lease: TimeInterval = 30, maxAttempts: Int = 5, backoffBase: TimeInterval = 0.05,
-                       backoffMax: TimeInterval = 0.2, failoverAfter: Int = 5,
+                       backoffMax: TimeInterval = 0.2, failoverAfter: Int = 5, failbackAfter: TimeInterval = 300,
                        quietHours: (start: LocalTime, end: LocalTime)? = nil) -> DispatchPolicy {
         DispatchPolicy(claimBatch: claimBatch, lease: lease, maxAttempts: maxAttempts, backoffBase: backoffBase,
-                       backoffMax: backoffMax, failoverAfter: failoverAfter, defaultConcurrency: 16,
+                       backoffMax: backoffMax, failoverAfter: failoverAfter, failbackAfter: failbackAfter, defaultConcurrency: 16,
                        quietHoursAllowed: quietHours, idlePause: .milliseconds(20), node: "test-node")
     }
 

@@ -144,4 +144,36 @@ struct FailureTests {
             }
         }
     }
+
+    @Test("After its cool-down on the fallback, the dialer tries its primary provider again and stays there while it works")
+    func switchesBackToThePrimaryProvider() async throws {
+        try await EngineHarness.with { h in
+            var primary = try await h.simulator("flaky", settings: ["retryable_ratio": "1"])
+            let fallback = try await h.simulator("backup")
+            let campaign = try await h.campaign("Avisos")
+            let dialer = try await h.dialer("d", provider: primary, fallback: fallback, campaigns: [campaign])
+            let first = try await h.enqueue(campaign, (1...5).map(uy))
+
+            try await h.whileDispatching(EngineHarness.policy(maxAttempts: 10, failoverAfter: 3, failbackAfter: 0.5)) {
+                try await h.waitUntil(first, are: [.delivered, .failed])
+                for message in try await h.messages(first) { #expect(message.providerID == fallback.id) }
+                // The primary recovers; messages queued after the cool-down go out through it again.
+                primary.settings["retryable_ratio"] = "0"
+                primary = try await h.storage.providers.update(primary, at: Date())
+                try await waitFor("the dialer is back on its primary provider") {
+                    h.logs.contains("trying the primary provider again: dialer switched back from its fallback",
+                                    metadata: ["dialer": "\(dialer.id)", "provider": "\(primary.id)"])
+                }
+                let second = try await h.enqueue(campaign, (6...10).map(uy))
+                try await h.waitUntil(second, are: [.delivered, .failed])
+                for message in try await h.messages(second) {
+                    #expect(message.state == .delivered)
+                    #expect(message.providerID == primary.id)
+                }
+                try await waitFor("the switch back is saved") {
+                    try await h.storage.dialers.dialer(id: dialer.id)?.failoverActive == false
+                }
+            }
+        }
+    }
 }

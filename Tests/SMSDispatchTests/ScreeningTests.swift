@@ -147,4 +147,40 @@ struct ScreeningTests {
             #expect(try await h.message(transactional).attempts == 1)
         }
     }
+    @Test("An opt-out confirmation goes although its number just went on the DNCR; automatic answers skip quiet hours, agent replies do not")
+    func automaticAnswersToTheClient() async throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "America/Montevideo"))
+        let startHour = (calendar.component(.hour, from: Date()) + 2) % 24
+        let window = (start: try LocalTime(hour: startHour), end: try LocalTime(hour: startHour + 1))
+
+        try await EngineHarness.with { h in
+            let provider = try await h.simulator("sim")
+            let campaign = try await h.campaign("Ventas", timeZone: "UTC")
+            _ = try await h.dialer("d", provider: provider, campaigns: [campaign], dncrCheck: true)
+            try await h.storage.dncr.add([DNCREntry(number: uy(1), campaignID: campaign.id, source: "opt_out", reason: "keyword STOP",
+                                                    createdAt: Date())])
+            func message(_ to: String, _ source: SpoolSource) -> NewSpoolMessage {
+                NewSpoolMessage(campaignID: campaign.id, destination: to, message: "\(source.rawValue) to \(to)", priority: 100, source: source)
+            }
+            let ids = try await h.storage.spool.enqueue([
+                message(uy(1), .optOutConfirmation), message(uy(1), .agent), message(uy(1), .autoReply),
+                message(uy(2), .autoReply), message(uy(3), .agent),
+            ], at: Date())
+
+            try await h.whileDispatching(EngineHarness.policy(quietHours: window)) {
+                try await h.waitUntil(Array(ids.prefix(4)), are: [.blocked, .delivered])
+                try await eventually("the agent reply waits for the quiet hours to end") {
+                    try await h.message(ids[4]).nextAttemptAt
+                } lastSeen: {
+                    "\(try await h.message(ids[4]).state)"
+                }
+            }
+
+            let states = try await h.messages(ids).map(\.state)
+            #expect(states == [.delivered, .blocked, .blocked, .delivered, .toProcess])
+            #expect(try await h.message(ids[4]).errorText == "quiet hours in the recipient's time zone")
+            #expect(h.sends.to(uy(1)).count == 1, "only the confirmation reached the opted-out number")
+        }
+    }
 }

@@ -63,11 +63,13 @@ struct TestApp: Sendable {
     let logs: LogCapture
     let secrets: SecretBox
 
-    static func with(publicURL: String? = nil, _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void) async throws {
+    /// `live`: a real server on 127.0.0.1 and an ephemeral port (`client.port`), e.g. for WebSockets.
+    static func with(publicURL: String? = nil, live: Bool = false,
+                     _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smsdesk-app-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = AppConfig(dataDirectory: dir.path, port: 0, bcryptCost: 4, publicURL: publicURL, dispatch: nil)
+        let config = AppConfig(dataDirectory: dir.path, host: "127.0.0.1", port: 0, bcryptCost: 4, publicURL: publicURL, dispatch: nil)
         let logs = LogCapture()
         let storage = try await Storage.open(config: config, logger: logs.logger())
         let secrets = SecretBox(key: SymmetricKey(size: .bits256))
@@ -75,7 +77,7 @@ struct TestApp: Sendable {
         let app = try await SMSDeskApp.build(config: config, storage: storage, dependencies: dependencies, logger: logs.logger())
         let testApp = TestApp(app: app, storage: storage, config: config, logs: logs, secrets: secrets)
         do {
-            try await app.application.test(.router) { client in try await body(testApp, client) }
+            try await app.application.test(live ? .live : .router) { client in try await body(testApp, client) }
         } catch {
             try? await storage.database.close()
             throw error

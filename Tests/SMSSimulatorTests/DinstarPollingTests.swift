@@ -12,9 +12,11 @@ import Testing
         var options = Provider.dinstar.options()
         // Long enough that the "before" queries below run before it even on a loaded machine;
         // the "after" part polls with a deadline instead of sleeping a fixed time.
-        options.deliveryReportDelay = .seconds(2)
+        let delay = Duration.seconds(3)
+        options.deliveryReportDelay = delay
         options.autoReply = "gracias"
         try await RunningSimulator.with(options) { simulator in
+            let sentAt = ContinuousClock.now
             let accepted = try #require(try await simulator.send(send.request).json)
             #expect(accepted["error_code"]?.text == "202")
             let credentials = ["Authorization": "Basic " + Data("admin:admin".utf8).base64EncodedString()]
@@ -29,10 +31,13 @@ import Testing
             let early = try await query("/api/query_sms_result", #"{"user_id":[1001]}"#)
             #expect(early["result.0.status"]?.text == "SENT_OK")
             #expect(early["result.0.number"]?.text == "5215512345678")
+            // "Nothing yet" holds only for answers that came back before the delay ran out; on a machine so
+            // loaded that they did not, those checks say nothing and are skipped.
             let noStatus = try await query("/api/query_sms_deliver_status", #"{"number":["5215512345678"]}"#)
-            #expect(noStatus["result"] == .array([]))
+            if ContinuousClock.now - sentAt < delay { #expect(noStatus["result"] == .array([])) }
             let noReply = try await query("/api/query_incoming_sms?flag=unread", "", method: "GET")
-            #expect(noReply["sms"] == .array([]))
+            let replyWasEarly = ContinuousClock.now - sentAt < delay
+            if replyWasEarly { #expect(noReply["sms"] == .array([])) }
 
             var late = early
             let deadline = ContinuousClock.now + .seconds(20)
@@ -47,7 +52,9 @@ import Testing
             #expect(delivered["result.0.status_code"]?.text == "0")
             #expect(delivered["result.0.ref_id"]?.text == late["result.0.ref_id"]?.text)
 
-            var incoming = try await query("/api/query_incoming_sms?flag=unread&incoming_sms_id=0", "", method: "GET")
+            // A late "nothing yet" query may already have read the reply (and marked it read): then it is the answer.
+            var incoming = noReply["sms"] != .array([]) ? noReply
+                : try await query("/api/query_incoming_sms?flag=unread&incoming_sms_id=0", "", method: "GET")
             while incoming["sms"] == .array([]), ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
                 incoming = try await query("/api/query_incoming_sms?flag=unread&incoming_sms_id=0", "", method: "GET")

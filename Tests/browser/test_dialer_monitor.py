@@ -123,6 +123,20 @@ def stat_is(driver, testid, value, timeout=15):
                                 message=f"[data-testid={testid}] never reached {value}")
 
 
+def monitor_gets(driver):
+    """How many GET /api/v1/dialer-monitor the server has answered (its Prometheus counter, read from the page)."""
+    text = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch('/metrics', { credentials: 'same-origin' }).then((r) => r.text()).then(done, (e) => done(String(e)));
+    """)
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("smsdesk_http_requests_total{") and 'route="/api/v1/dialer-monitor"' in line \
+                and 'method="GET"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 def row_by_name(driver, prefix, name):
     """Wait for a row whose data-testid starts with prefix and whose data-name is name; its id."""
     row = wait(driver).until(lambda d: next(
@@ -131,13 +145,22 @@ def row_by_name(driver, prefix, name):
     return row.get_attribute("data-testid").removeprefix(prefix)
 
 
-def create_campaign_ui(driver, name, zone, transactional):
+def create_campaign_ui(driver, server, name, zone, transactional, back=True):
+    """Create a campaign on the Campaigns page; with `back`, return to a loaded Dialers page."""
+    open_app(driver, server, "campaigns")
+    text_is(driver, "page-title", "Campaigns")
+    table_idle(driver, "campaigns-table")
     set_input(driver, "campaign-name", name)
     set_input(driver, "campaign-timezone", zone)
     set_checked(driver, "campaign-transactional", transactional)
     click(driver, "campaign-submit")
     text_is(driver, "campaign-form-status", f'Campaign "{name}" created.')
-    return int(row_by_name(driver, "campaign-row-", name))
+    campaign_id = int(row_by_name(driver, "campaign-row-", name))
+    if back:
+        open_app(driver, server, "dialers")
+        text_is(driver, "page-title", "Dialers")
+        table_idle(driver, "dialers-table")
+    return campaign_id
 
 
 def create_dialer_ui(driver, name, provider_id, campaign_ids, enabled=False):
@@ -198,11 +221,11 @@ def test_bulk_upload_dry_run_queue_and_send(driver, fresh_server, simulator, tmp
     text_is(driver, "page-title", "Dialers")
     provider_id = create_provider(driver, simulator.base_url)
 
-    # Campaign and dialer through the Dialers page.
+    # The campaign on the Campaigns page, the dialer on the Dialers page.
     click(driver, "dialers-refresh")
     table_idle(driver, "dialers-table")
     text_is(driver, "dialers-empty", "No dialers yet. Add one below.")
-    campaign_id = create_campaign_ui(driver, "Cobranzas", "America/Montevideo", transactional=True)
+    campaign_id = create_campaign_ui(driver, server, "Cobranzas", "America/Montevideo", transactional=True)
     status, body = api(driver, "GET", "/campaigns")
     campaign = next(c for c in body["campaigns"] if c["id"] == campaign_id)
     assert campaign["timeZone"] == "America/Montevideo" and campaign["transactional"] is True, campaign
@@ -273,10 +296,28 @@ def test_bulk_upload_dry_run_queue_and_send(driver, fresh_server, simulator, tmp
     assert int(driver.find_element(*tid(f"dm-funnel-to_process-{campaign_id}")).get_attribute("data-value")) == 30
     assert simulator.messages()["count"] == 0, "the dialer is paused: nothing may be sent yet"
 
-    # Start: everything goes out, each destination once.
+    # Start: everything goes out, each destination once. The page follows through the WebSocket: it
+    # reloads on the dialer's events, and does not poll (a quiet page makes no monitor request).
+    attr_is(driver, "dm-live", "data-state", "live")
+    before = monitor_gets(driver)
     click(driver, f"dm-start-{campaign_id}-{dialer_id}")
     text_is(driver, f"dm-status-{campaign_id}", "Active")
     stat_is(driver, f"dm-processed-{campaign_id}", 30, timeout=SEND_TIMEOUT)
+    during = monitor_gets(driver) - before
+    assert during >= 1, "the monitor never reloaded after Start"
+    # Once the last merged event's reload has landed, a quiet page makes no monitor request (a poller makes
+    # one a second). These are observation windows, not waits for something to happen.
+    settle_until = time.monotonic() + 15
+    quiet_from = monitor_gets(driver)
+    while time.monotonic() < settle_until:
+        time.sleep(1.5)
+        now = monitor_gets(driver)
+        if now == quiet_from:
+            break
+        quiet_from = now
+    time.sleep(4)
+    quiet = monitor_gets(driver) - quiet_from
+    assert quiet <= 1, f"{quiet} monitor requests in 4 quiet seconds: the page is polling"  # 1: the minute's safety reload
     assert stat(driver, f"dm-not-processed-{campaign_id}") == 0
     assert stat(driver, f"dm-other-{campaign_id}") == 0
     sim = simulator.messages()
@@ -325,7 +366,7 @@ def test_unitary_delete_unprocessed_and_dncr(driver, fresh_server, tmp_path):
     server = fresh_server
     admin_login(driver, server, "dialer-monitor")
     text_is(driver, "page-title", "Dialer monitor")
-    text_is(driver, "dm-empty", "No campaigns yet. Create one on the Dialers page.")
+    text_is(driver, "dm-empty", "No campaigns yet. Create one on the Campaigns page.")
     # Set-up through the API: the provider is never reached (the dialer stays paused).
     provider_id = create_provider(driver, "http://127.0.0.1:9", name="Unused")
     status, body = api(driver, "POST", "/campaigns", {"name": "Ventas", "timeZone": "America/Montevideo", "transactional": True})
@@ -334,7 +375,7 @@ def test_unitary_delete_unprocessed_and_dncr(driver, fresh_server, tmp_path):
     status, body = api(driver, "POST", "/dialers", {"name": "Ventas dialer", "providerId": provider_id, "campaignIds": [campaign_id]})
     assert status == 201, body
 
-    text_is(driver, f"dm-name-{campaign_id}", "Ventas")  # arrives with the next poll
+    text_is(driver, f"dm-name-{campaign_id}", "Ventas")  # the dialer's live event reloads the monitor
     dialer_id = body["dialer"]["id"]
     # The provider was created after the page loaded: its name is fetched when a dialer mentions it.
     wait(driver).until(lambda d: "Unused" in d.find_element(*tid(f"dm-dialer-{campaign_id}-{dialer_id}")).text)
@@ -408,7 +449,7 @@ def test_dialers_page_validation_schedule_edit_delete(driver, fresh_server):
     backup_id = create_provider(driver, "http://127.0.0.1:9", name="Backup")
     click(driver, "dialers-refresh")
     table_idle(driver, "dialers-table")
-    campaign_id = create_campaign_ui(driver, "Avisos", "America/Montevideo", transactional=False)
+    campaign_id = create_campaign_ui(driver, server, "Avisos", "America/Montevideo", transactional=False, back=False)
 
     # The campaign name is unique; an unknown time zone is caught before sending.
     set_input(driver, "campaign-name", "Avisos")
@@ -418,6 +459,8 @@ def test_dialers_page_validation_schedule_edit_delete(driver, fresh_server):
     set_input(driver, "campaign-timezone", "Mars/Olympus")
     click(driver, "campaign-submit")
     text_is(driver, "campaign-timezone-error", '"Mars/Olympus" is not a known time zone.')
+    open_app(driver, server, "dialers")
+    table_idle(driver, "dialers-table")
 
     # A reversed dial-string range is refused by the server, next to the field.
     set_input(driver, "dialer-name", "Avisos dialer")
@@ -536,3 +579,31 @@ def test_monitor_narrow_window(new_driver, fresh_server):
             "                m.scrollWidth - m.clientWidth)")
         assert overflow <= 0, f"{route}: the page scrolls horizontally by {overflow}px at 820px"
         screenshot(driver, f"dm14-narrow-{route}")
+
+
+def test_monitor_reconnects_after_the_server_restarts(driver, fresh_server):
+    """The page's WebSocket drops with the server, comes back by itself, and the monitor follows live again."""
+    server = fresh_server
+    admin_login(driver, server, "dialer-monitor")
+    provider_id = create_provider(driver, "http://127.0.0.1:9", name="Unused")
+    status, body = api(driver, "POST", "/campaigns", {"name": "Avisos", "timeZone": "UTC"})
+    campaign_id = body["campaign"]["id"]
+    status, body = api(driver, "POST", "/dialers", {"name": "Avisos dialer", "providerId": provider_id, "campaignIds": [campaign_id]})
+    dialer_id = body["dialer"]["id"]
+    text_is(driver, f"dm-status-{campaign_id}", "Inactive")
+    attr_is(driver, "dm-live", "data-state", "live")
+
+    server.stop()
+    attr_is(driver, "dm-live", "data-state", "lost")
+    text_is(driver, "dm-live-text", "Not updating · retrying")
+    server.start()
+    attr_is(driver, "dm-live", "data-state", "live", timeout=40)
+    wait(driver).until(lambda d: "Live updates are back." in d.find_element(*tid("dm-status")).text)
+
+    # A change made elsewhere reaches the page through the new connection.
+    status, body = api(driver, "POST", f"/dialers/{dialer_id}/start")
+    assert status == 200, body
+    text_is(driver, f"dm-status-{campaign_id}", "Active")
+    bad_logs = [e for e in unexpected_console_errors(driver)
+                if "/api/v1/live" not in e.get("message", "") and "ERR_CONNECTION_REFUSED" not in e.get("message", "")]
+    assert not bad_logs, "console errors:\n" + "\n".join(json.dumps(e) for e in bad_logs)

@@ -1,3 +1,4 @@
+import Logging
 import SMSStore
 
 /// Who is making a request: a signed-in person (cookie session) or an integration (API key).
@@ -21,4 +22,12 @@ public struct Principal: Sendable {
     }
 
     public var userID: Int64? { user?.id }
+
+    /// The log metadata value: `user:ID` or `apikey:ID` (never a name or a secret).
+    var logValue: Logger.MetadataValue {
+        switch credential {
+        case .apiKey(let id): "apikey:\(id)"
+        case .session: "user:\(user?.id ?? 0)"
+        }
+    }
 }

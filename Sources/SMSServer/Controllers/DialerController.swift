@@ -1,27 +1,15 @@
 import Foundation
 import Hummingbird
 import SMSCore
+import SMSDispatch
 import SMSStore
 
-/// Campaigns (the fields the dialer needs; SPEC C builds on them), dialers
-/// (SPEC D1, D2, D11) and the do-not-contact register (SPEC D7, D8).
+/// Dialers (SPEC D1, D2, D11) and the do-not-contact register (SPEC D7, D8).
+/// Campaigns have their own `CampaignController`.
 struct DialerController {
     let storage: Storage
-
-    struct CampaignInput: Decodable {
-        var name: String?
-        var timeZone: String?
-        var transactional: Bool?
-        var enabled: Bool?
-    }
-
-    struct CampaignDTO: Encodable, Sendable {
-        var id: Int64
-        var name: String
-        var enabled: Bool
-        var timeZone: String
-        var transactional: Bool
-    }
+    /// Live `dialer.progress` events, so open monitors follow start/finish and dialer changes.
+    var progress: DialerProgress = .disabled
 
     struct DialerInput: Decodable {
         var name: String?
@@ -63,15 +51,10 @@ struct DialerController {
         var createdAt: Date
     }
 
-    struct CampaignList: Encodable, Sendable { var campaigns: [CampaignDTO] }
-    struct CampaignEnvelope: Encodable, Sendable { var campaign: CampaignDTO }
     struct DialerList: Encodable, Sendable { var dialers: [DialerDTO] }
     struct DialerEnvelope: Encodable, Sendable { var dialer: DialerDTO }
     struct DNCRList: Encodable, Sendable { var entries: [DNCRDTO] }
 
-    static let campaignSchema = JSONSchema.object([
-        ("id", .integer), ("name", .string()), ("enabled", .boolean), ("timeZone", .string()), ("transactional", .boolean),
-    ], required: ["id", "name", "enabled", "timeZone", "transactional"])
     static let dialerSchema = JSONSchema.object([
         ("id", .integer), ("name", .string()), ("providerId", .integer), ("fallbackProviderId", .nullable(.integer)),
         ("schedule", .nullable(.object([], required: []))), ("dialString", .nullable(.string())), ("intervalMs", .integer),
@@ -86,12 +69,6 @@ struct DialerController {
     func addRoutes(to routes: APIRoutes) {
         let staff = routes.group(.staff)
         let admin = routes.group(.admin)
-        staff.on(.get, "/api/v1/campaigns", RouteDoc("List campaigns", tag: "campaigns",
-            response: .object([("campaigns", .array(Self.campaignSchema))], required: ["campaigns"])), use: listCampaigns)
-        admin.on(.post, "/api/v1/campaigns", RouteDoc("Create a campaign", tag: "campaigns",
-            request: .object([("name", .string()), ("timeZone", .string()), ("transactional", .boolean), ("enabled", .boolean)],
-                             required: ["name", "timeZone"]),
-            status: 201, response: .object([("campaign", Self.campaignSchema)], required: ["campaign"])), use: createCampaign)
         staff.on(.get, "/api/v1/dialers", RouteDoc("List dialers", tag: "dialers",
             response: .object([("dialers", .array(Self.dialerSchema))], required: ["dialers"])), use: listDialers)
         admin.on(.post, "/api/v1/dialers", RouteDoc("Create a dialer", tag: "dialers", request: Self.dialerInput, status: 201,
@@ -113,30 +90,6 @@ struct DialerController {
             status: 201, response: .object([("entries", .array(dncrSchema))], required: ["entries"])), use: addDNCR)
         staff.on(.delete, "/api/v1/dncr/{number}", RouteDoc("Remove a number (?campaignId= for a campaign's entry)", tag: "dncr",
             status: 204), use: removeDNCR)
-    }
-
-    // MARK: campaigns
-
-    static func dto(_ c: CampaignRecord) -> CampaignDTO {
-        CampaignDTO(id: c.id, name: c.name, enabled: c.enabled, timeZone: c.timeZone, transactional: c.transactional)
-    }
-
-    @Sendable func listCampaigns(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<CampaignList> {
-        JSONResponse(CampaignList(campaigns: try await storage.campaigns.list().map(Self.dto)))
-    }
-
-    @Sendable func createCampaign(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<CampaignEnvelope> {
-        let input = try await request.decodeJSON(CampaignInput.self, context: context)
-        let name = (input.name ?? "").trimmingCharacters(in: .whitespaces)
-        guard (1...100).contains(name.count) else { throw APIError.validation(field: "name", "name must have 1 to 100 characters") }
-        let zone = input.timeZone ?? "UTC"
-        guard TimeZone(identifier: zone) != nil else { throw APIError.validation(field: "timeZone", "unknown time zone \(zone)") }
-        let now = Date()
-        let created = try await storage.campaigns.create(CampaignRecord(
-            name: name, enabled: input.enabled ?? true, timeZone: zone, schedule: "{}",
-            transactional: input.transactional ?? false, createdAt: now, updatedAt: now))
-        try await audit(context, "campaign.create", "campaign", created.id)
-        return JSONResponse(CampaignEnvelope(campaign: Self.dto(created)), status: .created)
     }
 
     // MARK: dialers
@@ -209,6 +162,7 @@ struct DialerController {
         let draft = DialerRecord(name: "", providerID: 0, schedule: "{}", timeZone: "UTC", createdAt: now, updatedAt: now)
         let created = try await storage.dialers.create(try await apply(input, to: draft))
         try await audit(context, "dialer.create", "dialer", created.id)
+        await progress.changed(dialerID: created.id, reason: "created")
         return JSONResponse(DialerEnvelope(dialer: Self.dto(created)), status: .created)
     }
 
@@ -217,6 +171,7 @@ struct DialerController {
         let input = try await request.decodeJSON(DialerInput.self, context: context)
         let updated = try await storage.dialers.update(try await apply(input, to: current), at: Date())
         try await audit(context, "dialer.update", "dialer", updated.id)
+        await progress.changed(dialerID: updated.id, reason: "updated")
         return JSONResponse(DialerEnvelope(dialer: Self.dto(updated)))
     }
 
@@ -224,6 +179,7 @@ struct DialerController {
         let current = try await dialer(context)
         try await storage.dialers.delete(id: current.id)
         try await audit(context, "dialer.delete", "dialer", current.id)
+        await progress.changed(dialerID: current.id, reason: "deleted")
         return NoContent()
     }
 
@@ -231,6 +187,7 @@ struct DialerController {
         let current = try await dialer(context)
         try await storage.dialers.setEnabled(id: current.id, enabled, at: Date())
         try await audit(context, enabled ? "dialer.start" : "dialer.finish", "dialer", current.id)
+        await progress.changed(dialerID: current.id, reason: enabled ? "started" : "finished")
         return JSONResponse(DialerEnvelope(dialer: Self.dto(try await dialer(context))))
     }
 

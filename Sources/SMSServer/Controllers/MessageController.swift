@@ -16,9 +16,13 @@ struct MessageController {
     /// Campaigns by name or id, kept two seconds (a disabled campaign refuses sends within that time).
     let campaigns: CampaignLookup
 
-    init(storage: Storage, intake: SpoolIntake) {
+    /// Open dialer monitors hear of API sends (coalesced: at most two events a second per campaign).
+    let progress: DialerProgress
+
+    init(storage: Storage, intake: SpoolIntake, progress: DialerProgress = .disabled) {
         self.storage = storage
         self.intake = intake
+        self.progress = progress
         commits = SpoolGroupCommit(spool: storage.spool)
         campaigns = CampaignLookup(storage: storage)
     }
@@ -156,8 +160,14 @@ struct MessageController {
             campaignID: campaign.id, destination: destination, text: text, priority: priority, source: source,
             pattern: try await intake.numberPattern(for: campaign), createdBy: principal.userID, idempotencyKey: idempotencyKey,
             notBefore: notBefore)
-        if idempotencyKey != nil { return try await storage.spool.enqueueOnce(message, at: Date()) }
-        return (try await commits.enqueue(message), true)
+        let queued: (SpoolMessage, Bool)
+        if idempotencyKey != nil {
+            queued = try await storage.spool.enqueueOnce(message, at: Date())
+        } else {
+            queued = (try await commits.enqueue(message), true)
+        }
+        if queued.1 { await progress.changed(campaignID: campaign.id, reason: "queued") }
+        return queued
     }
 
     @Sendable func send(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessageEnvelope> {

@@ -11,6 +11,8 @@ struct SpoolController {
     let storage: Storage
     let messages: MessageController
     let dataDirectory: String
+    /// Live `dialer.progress` events, so open monitors follow deletes, sends and uploads.
+    var progress: DialerProgress = .disabled
 
     struct CampaignMonitor: Encodable, Sendable {
         struct Dialer: Encodable, Sendable {
@@ -114,6 +116,7 @@ struct SpoolController {
         try await storage.audit.append(AuditEntry(at: Date(), actorUserID: principal.userID, actorName: principal.displayName,
                                                   action: "spool.cancel", targetType: "campaign", targetID: String(id),
                                                   details: "cancelled=\(count)", clientAddress: context.clientAddress))
+        await progress.changed(campaignID: campaign.id, reason: "cancelled")
         return JSONResponse(Cancelled(cancelled: count))
     }
 
@@ -154,6 +157,7 @@ struct SpoolController {
             try await storage.audit.append(AuditEntry(at: Date(), actorUserID: principal.userID, actorName: principal.displayName,
                                                       action: "spool.import", targetType: "file", targetID: fileName,
                                                       details: "queued=\(report.queued)", clientAddress: context.clientAddress))
+            await progress.changed(reason: "imported")
         }
         return JSONResponse(ImportAnswer(report: report), status: report.refused ? .unprocessableContent : .ok)
     }
@@ -166,6 +170,7 @@ struct SpoolController {
         if !report.refused {
             try await storage.audit.append(AuditEntry(at: Date(), actorUserID: principal.userID, actorName: principal.displayName,
                                                       action: "dncr.import", details: "added=\(report.added)", clientAddress: context.clientAddress))
+            await progress.changed(reason: "dncr")
         }
         return JSONResponse(ImportAnswer(report: report), status: report.refused ? .unprocessableContent : .ok)
     }

@@ -31,6 +31,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        if let principal = try await principal(for: request) {
+            context.principal = principal
+            context.logger[metadataKey: "principal"] = principal.logValue
+        }
+        return try await next(request, context)
+    }
+
+    /// Who sent `request`, or nil for nobody (no credential, or an unknown or expired session).
+    /// Throws 401 for a bad bearer key. Also used to authenticate WebSocket upgrades.
+    func principal(for request: Request) async throws -> Principal? {
         let now = Date()
         var authorization = request.headers[.authorization]
         // The legacy GET send carries everything in its last path segment; old clients that cannot
@@ -50,8 +60,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             if apiKey.lastUsedAt.map({ now.timeIntervalSince($0) >= Self.touchInterval }) ?? true {
                 try await storage.apiKeys.markUsed(id: apiKey.id, at: now)
             }
-            context.principal = Principal(role: apiKey.role, user: nil, apiKeyName: apiKey.name, credential: .apiKey(id: apiKey.id))
-            context.logger[metadataKey: "principal"] = "apikey:\(apiKey.id)"
+            return Principal(role: apiKey.role, user: nil, apiKeyName: apiKey.name, credential: .apiKey(id: apiKey.id))
         } else if let token = request.cookies[SessionCookie.name]?.value, !token.isEmpty {
             let hash = Secrets.sha256Hex(token)
             if let session = try await storage.sessions.session(tokenHash: hash, now: now),
@@ -59,12 +68,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 if now.timeIntervalSince(session.lastSeenAt) >= Self.touchInterval {
                     try await storage.sessions.touch(tokenHash: hash, at: now, expiresAt: now.addingTimeInterval(sessionIdleTimeout))
                 }
-                context.principal = Principal(
-                    role: user.role, user: user, apiKeyName: nil,
-                    credential: .session(tokenHash: hash, csrfToken: session.csrfToken))
-                context.logger[metadataKey: "principal"] = "user:\(user.id)"
+                return Principal(role: user.role, user: user, apiKeyName: nil,
+                                 credential: .session(tokenHash: hash, csrfToken: session.csrfToken))
             }
         }
-        return try await next(request, context)
+        return nil
     }
 }

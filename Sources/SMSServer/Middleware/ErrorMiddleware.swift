@@ -15,6 +15,8 @@ struct ErrorMiddleware: RouterMiddleware {
             throw error
         } catch let error as HTTPError {
             throw APIError(status: error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+        } catch let error as ConversationError {
+            throw error.apiError
         } catch let error as StoreError {
             switch error {
             case .conflict(let field, let message): throw APIError.conflict(field: field, message)

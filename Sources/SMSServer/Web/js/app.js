@@ -5,13 +5,16 @@
 // the user navigates away or the session ends (stop timers, abort uploads).
 
 import { api, onUnauthorized } from './api.js';
+import { disconnect as disconnectLive } from './live.js';
 import { t, lang, translateDom } from './i18n.js';
 import { h, clear, focusEl } from './dom.js';
 import { render as renderUsers } from './views/users.js';
 import { render as renderApiKeys } from './views/apikeys.js';
 import { render as renderProviders } from './views/providers.js';
 import { render as renderDialers } from './views/dialers.js';
+import { render as renderCampaigns } from './views/campaigns.js';
 import { render as renderDialerMonitor } from './views/dialer-monitor.js';
+import { render as renderInbox } from './views/inbox.js';
 import { renderUnavailable, renderNoAccess } from './views/placeholder.js';
 
 const ADMIN = 'admin';
@@ -22,14 +25,14 @@ const AGENT = 'agent';
 // Supervisors see the provider configuration read-only (the API refuses their writes).
 const ROUTES = {
   providers: { titleKey: 'nav.providers', roles: [ADMIN, SUPERVISOR], view: renderProviders },
-  campaigns: { titleKey: 'nav.campaigns', roles: [ADMIN] },
+  campaigns: { titleKey: 'nav.campaigns', roles: [ADMIN], view: renderCampaigns },
   dialers: { titleKey: 'nav.dialers', roles: [ADMIN], view: renderDialers },
   users: { titleKey: 'nav.users', roles: [ADMIN], view: renderUsers },
   apikeys: { titleKey: 'nav.apikeys', roles: [ADMIN], view: renderApiKeys },
   monitor: { titleKey: 'nav.monitor', roles: [ADMIN, SUPERVISOR] },
   'dialer-monitor': { titleKey: 'nav.dialerMonitor', roles: [ADMIN, SUPERVISOR], view: renderDialerMonitor },
   search: { titleKey: 'nav.search', roles: [ADMIN, SUPERVISOR] },
-  inbox: { titleKey: 'nav.inbox', roles: [AGENT] },
+  inbox: { titleKey: 'nav.inbox', roles: [AGENT], view: renderInbox },
 };
 
 const NAV_GROUPS = [
@@ -86,6 +89,7 @@ function routeFromHash() {
 
 function showLogin(infoKey = null, { keepUsername = false } = {}) {
   leaveView();
+  disconnectLive(); // the live connection belongs to the session that ended
   currentUser = null;
   viewToken += 1;
   clear(els.main);

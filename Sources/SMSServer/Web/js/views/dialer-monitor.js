@@ -8,10 +8,12 @@
 // and the reports table (filters, paging, CSV export).
 //
 // Live data comes from a source object with start(onData, onError) / refresh() /
-// stop(); today it polls GET /dialer-monitor every second while the page is
-// visible, and a push feed (WebSocket) can replace it without touching the view.
+// stop() / connected(): liveMonitorSource() loads GET /dialer-monitor once and
+// again whenever the page's WebSocket (live.js) carries a `dialer.progress`
+// event, after a reconnect, and when asked (after an action).
 
 import { request, ApiError } from '../api.js';
+import * as liveEvents from '../live.js';
 import { t, locale } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, field } from '../components.js';
@@ -111,54 +113,66 @@ function formatBytes(n) {
 // ---- Live data source -------------------------------------------------------------
 
 /**
- * Polls GET /dialer-monitor every `intervalMs` while the page is visible (no
- * overlapping requests; slower after failures). Same interface a WebSocket
- * feed will offer: start(onData, onError), refresh(), stop().
+ * Loads GET /dialer-monitor when the live connection opens or comes back, on every
+ * `dialer.progress` event (merged: one request at a time, at most one every
+ * `minIntervalMs`), on refresh(), and every `safetyMs` for what changes with the
+ * clock alone ("in schedule"). While the connection is down it loads every
+ * `fallbackMs` instead, so the page keeps updating slowly. Nothing is loaded
+ * while the page is hidden; it catches up when shown.
  */
-export function pollingMonitorSource({ intervalMs = 1000, maxBackoffMs = 10000 } = {}) {
+export function liveMonitorSource({ minIntervalMs = 300, safetyMs = 60000, fallbackMs = 10000 } = {}) {
   let running = false;
-  let timer = null;
   let inFlight = false;
   let again = false;
-  let failures = 0;
+  let dirty = false;        // a load was wanted while hidden
+  let lastStart = 0;
+  let timer = null;         // the next merged load
+  let periodic = null;      // safety or fallback loads
   let onData = null;
   let onError = null;
+  const unsubscribe = [];
 
-  function clearTimer() {
-    if (timer !== null) { clearTimeout(timer); timer = null; }
-  }
-
-  function schedule(ms) {
-    clearTimer();
-    if (running && !document.hidden) timer = setTimeout(tick, ms);
-  }
-
-  async function tick() {
-    timer = null;
-    if (!running || document.hidden) return;
+  function want() {
+    if (!running) return;
+    if (document.hidden) { dirty = true; return; }
     if (inFlight) { again = true; return; }
+    if (timer !== null) return;
+    const wait = Math.max(0, lastStart + minIntervalMs - Date.now());
+    timer = setTimeout(load, wait);
+  }
+
+  async function load() {
+    timer = null;
+    if (!running) return;
     inFlight = true;
-    const started = Date.now();
+    lastStart = Date.now();
     try {
       const data = await monitorApi.monitor();
-      failures = 0;
       if (running) onData(data);
     } catch (err) {
-      failures += 1;
       if (running) onError(err);
-      if (err.status === 401) running = false; // the app shows the login view
+      if (err.status === 401) stop(); // the app shows the login view
     } finally {
       inFlight = false;
     }
-    if (!running) return;
-    if (again) { again = false; schedule(0); return; }
-    const wait = failures > 0 ? Math.min(maxBackoffMs, intervalMs * 2 ** failures) : intervalMs - (Date.now() - started);
-    schedule(Math.max(0, wait));
+    if (again) { again = false; want(); }
+  }
+
+  function setPeriodic(ms) {
+    if (periodic !== null) clearInterval(periodic);
+    periodic = running ? setInterval(want, ms) : null;
   }
 
   function onVisibility() {
-    if (document.hidden) clearTimer();
-    else schedule(0);
+    if (!document.hidden && dirty) { dirty = false; want(); }
+  }
+
+  function stop() {
+    running = false;
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    setPeriodic(0);
+    document.removeEventListener('visibilitychange', onVisibility);
+    while (unsubscribe.length) unsubscribe.pop()();
   }
 
   return {
@@ -167,17 +181,28 @@ export function pollingMonitorSource({ intervalMs = 1000, maxBackoffMs = 10000 }
       onError = errorHandler;
       running = true;
       document.addEventListener('visibilitychange', onVisibility);
-      schedule(0);
+      unsubscribe.push(liveEvents.subscribe('dialer.progress', want));
+      unsubscribe.push(liveEvents.onState(({ state }) => {
+        if (!running) return;
+        if (state === 'live') {
+          setPeriodic(safetyMs);
+          want(); // first connection, or back after a drop (a resync included): load what is there now
+        } else if (state === 'lost') {
+          setPeriodic(fallbackMs);
+          onError(new ApiError({ status: 0, code: 'live_lost', message: t('dm.socketLost') }));
+        }
+      }));
+      want(); // do not wait for the connection to show the page
     },
-    /** Fetch now (after an action), instead of waiting for the next tick. */
+    /** Load now (after an action), rather than waiting for the event. */
     refresh() {
-      if (running) schedule(0);
+      want();
     },
-    stop() {
-      running = false;
-      clearTimer();
-      document.removeEventListener('visibilitychange', onVisibility);
+    /** Whether the page is following live events (else the data may be stale). */
+    connected() {
+      return liveEvents.state() === 'live';
     },
+    stop,
   };
 }
 
@@ -387,7 +412,7 @@ function tabSet(prefix, labelKey, defs) {
 
 // ---- The page -------------------------------------------------------------------------------
 
-export function render(main, ctx, { source = pollingMonitorSource() } = {}) {
+export function render(main, ctx, { source = liveMonitorSource() } = {}) {
   const isAdmin = !!ctx.user && ctx.user.role === 'admin';
   const state = {
     data: null,               // last monitor answer
@@ -454,8 +479,10 @@ export function render(main, ctx, { source = pollingMonitorSource() } = {}) {
     if (!ctx.isCurrent()) { source.stop(); return; }
     const wasLost = state.live === 'lost';
     state.data = data;
-    setLive('live', data && data.at);
-    if (wasLost) messages.ok(t('dm.liveAgain'));
+    if (!source.connected || source.connected()) {
+      setLive('live', data && data.at);
+      if (wasLost) messages.ok(t('dm.liveAgain'));
+    }
     renderCards();
     ensureProviderNames(data);
     unitary.setCampaigns(campaignList());
@@ -465,7 +492,8 @@ export function render(main, ctx, { source = pollingMonitorSource() } = {}) {
   function onError(err) {
     if (!ctx.isCurrent()) { source.stop(); return; }
     if (err.status === 401) return;
-    if (state.live !== 'lost') messages.fail(t('dm.lostDetail', { reason: errorText(err) }));
+    const reason = err.code === 'live_lost' ? err.message : errorText(err);
+    if (state.live !== 'lost') messages.fail(t('dm.lostDetail', { reason }));
     setLive('lost');
   }
 
@@ -485,7 +513,7 @@ export function render(main, ctx, { source = pollingMonitorSource() } = {}) {
       clear(cardsStatus);
       cardsStatus.dataset.testid = 'dm-empty';
       cardsStatus.append(t('dm.empty'), ' ',
-        isAdmin ? h('a', { href: '#/dialers', dataset: { testid: 'dm-empty-link' } }, t('dm.emptyLink')) : t('dm.emptyAskAdmin'));
+        isAdmin ? h('a', { href: '#/campaigns', dataset: { testid: 'dm-empty-link' } }, t('dm.emptyLink')) : t('dm.emptyAskAdmin'));
       cardsStatus.hidden = false;
     } else {
       cardsStatus.hidden = true;

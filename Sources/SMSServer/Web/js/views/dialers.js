@@ -1,7 +1,7 @@
 // Dialers page (admin; SPEC D1, D2, D11): list of dialers, create/edit form
 // (provider, fallback provider, campaigns served, dial string, interval, DNCR
-// check, weekly schedule, enabled), delete with a confirm step. Until a
-// Campaigns page exists, a small "New campaign" form and list live here too.
+// check, weekly schedule, enabled), delete with a confirm step. Campaigns are
+// made on the Campaigns page.
 //
 // Schedules: none means always open. The API keeps a stored schedule when the
 // field is omitted or null, so switching an existing dialer back to "always"
@@ -12,6 +12,7 @@ import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, field, preserveFocus } from '../components.js';
+import { ALWAYS_OPEN, isAlwaysOpen, scheduleSummary, checkField, scheduleEditor, zoneDatalist } from '../schedule.js';
 
 const enc = encodeURIComponent;
 const dialersApi = {
@@ -21,101 +22,7 @@ const dialersApi = {
   remove: (id) => request('DELETE', `/dialers/${enc(id)}`),
   providers: () => request('GET', '/providers'),
   campaigns: () => request('GET', '/campaigns'),
-  createCampaign: (body) => request('POST', '/campaigns', body),
 };
-
-const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
-const WEEKDAYS = DAYS.slice(0, 5);
-const ALWAYS_OPEN = {
-  timeZone: 'UTC',
-  weekly: DAYS.map((day) => ({ day, start: '00:00', end: '24:00' })),
-  exceptions: [],
-};
-
-function browserTimeZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch (_) {
-    return 'UTC';
-  }
-}
-
-function validTimeZone(zone) {
-  if (!zone) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone }); // eslint-disable-line no-new
-    return true;
-  } catch (_) {
-    return false;
-  }
-}
-
-let zoneList = null;
-function timeZones() {
-  if (!zoneList) {
-    let zones = [];
-    try {
-      zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
-    } catch (_) {
-      zones = [];
-    }
-    zoneList = ['UTC', ...zones.filter((z) => z !== 'UTC')];
-  }
-  return zoneList;
-}
-
-/** A <datalist> of the browser's time zones, for time-zone inputs (list=id). */
-function zoneDatalist(id) {
-  return h('datalist', { id }, timeZones().map((z) => h('option', { value: z })));
-}
-
-function minutes(hhmm) {
-  const m = /^(\d{2}):(\d{2})$/.exec(hhmm || '');
-  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
-}
-
-/** True when a schedule is absent or is every day 00:00–24:00 with no exceptions. */
-function isAlwaysOpen(schedule) {
-  if (!schedule) return true;
-  if ((schedule.exceptions || []).length) return false;
-  const weekly = schedule.weekly || [];
-  return DAYS.every((day) => weekly.some((r) => r.day === day && r.start === '00:00' && r.end === '24:00'));
-}
-
-/** "Mon–Fri 08:00–20:00, Sat 09:00–13:00 (America/Montevideo)" or "Always open". */
-function scheduleSummary(schedule) {
-  if (isAlwaysOpen(schedule)) return t('dialers.alwaysOpen');
-  const weekly = schedule.weekly || [];
-  const perDay = DAYS.map((day) => weekly.filter((r) => r.day === day).map((r) => `${r.start}–${r.end}`).join(', '));
-  const groups = [];
-  for (let i = 0; i < DAYS.length; i += 1) {
-    if (!perDay[i]) continue;
-    const last = groups[groups.length - 1];
-    if (last && last.end === i - 1 && last.hours === perDay[i]) last.end = i;
-    else groups.push({ start: i, end: i, hours: perDay[i] });
-  }
-  const text = groups.length === 0 ? t('dialers.neverOpen') : groups.map((g) => {
-    const days = g.start === g.end ? t(`weekday.short.${DAYS[g.start]}`)
-      : `${t(`weekday.short.${DAYS[g.start]}`)}–${t(`weekday.short.${DAYS[g.end]}`)}`;
-    return `${days} ${g.hours}`;
-  }).join(', ');
-  const extra = (schedule.exceptions || []).length
-    ? ` · ${t('dialers.exceptionsCount', { count: schedule.exceptions.length })}` : '';
-  return `${text} (${schedule.timeZone})${extra}`;
-}
-
-/** A checkbox with its label to the right, plus hint and error lines. */
-function checkField({ id, labelKey, hintKey = null, testid, checked = false }) {
-  const input = h('input', { type: 'checkbox', id, checked, dataset: { testid } });
-  const hintId = hintKey ? `${id}-hint` : null;
-  if (hintId) input.setAttribute('aria-describedby', hintId);
-  return {
-    el: h('div', { class: 'field field-check' },
-      h('label', { class: 'check', for: id }, input, h('span', null, t(labelKey))),
-      hintKey ? h('p', { id: hintId, class: 'field-hint' }, t(hintKey)) : null),
-    control: input,
-  };
-}
 
 export function render(main, ctx) {
   const state = {
@@ -146,7 +53,6 @@ export function render(main, ctx) {
   const refreshBtn = h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: 'dialers-refresh' }, onclick: () => load() }, t('common.refresh'));
 
   const form = buildForm();
-  const campaignsPanel = buildCampaigns();
 
   clear(main).append(
     pageHeader('dialers.title'),
@@ -158,7 +64,6 @@ export function render(main, ctx) {
       h('p', { class: 'panel-hint' }, t('dialers.listHint')),
       h('div', { class: 'table-wrap' }, table)),
     form.el,
-    campaignsPanel.el,
     zoneDatalist('tz-list'),
   );
 
@@ -296,52 +201,7 @@ export function render(main, ctx) {
       campaignBoxes, campaignsError);
 
     // Schedule: always, or weekly hours in a time zone.
-    const alwaysRadio = h('input', { type: 'radio', name: 'scheduleMode', value: 'always', id: 'dialer-schedule-always', checked: true, dataset: { testid: 'dialer-schedule-always' } });
-    const weeklyRadio = h('input', { type: 'radio', name: 'scheduleMode', value: 'weekly', id: 'dialer-schedule-weekly', dataset: { testid: 'dialer-schedule-weekly' } });
-    const zoneField = field({
-      id: 'dialer-timezone', labelKey: 'dialers.timeZone', hintKey: 'dialers.timeZoneHint', testid: 'dialer-timezone',
-      control: h('input', { type: 'text', name: 'timeZone', autocomplete: 'off', spellcheck: 'false', list: 'tz-list', value: browserTimeZone() }),
-    });
-    const dayRows = new Map();
-    const dayBody = h('tbody', null, DAYS.map((day) => {
-      const on = h('input', { type: 'checkbox', id: `dialer-day-${day}`, checked: WEEKDAYS.includes(day), dataset: { testid: `dialer-day-${day}` } });
-      const start = h('input', { type: 'time', value: '08:00', step: '60', 'aria-label': t('dialers.startOf', { day: t(`weekday.${day}`) }), dataset: { testid: `dialer-start-${day}` } });
-      const end = h('input', { type: 'time', value: '20:00', step: '60', 'aria-label': t('dialers.endOf', { day: t(`weekday.${day}`) }), dataset: { testid: `dialer-end-${day}` } });
-      const error = h('span', { class: 'field-error', dataset: { testid: `dialer-day-error-${day}` } });
-      const sync = () => { start.disabled = !on.checked; end.disabled = !on.checked; };
-      on.addEventListener('change', () => { sync(); error.textContent = ''; });
-      start.addEventListener('input', () => { error.textContent = ''; });
-      end.addEventListener('input', () => { error.textContent = ''; });
-      sync();
-      dayRows.set(day, { on, start, end, error, sync });
-      return h('tr', { dataset: { day } },
-        h('td', null, h('label', { class: 'check', for: on.id }, on, h('span', null, t(`weekday.${day}`)))),
-        h('td', null, start),
-        h('td', null, end),
-        h('td', null, error));
-    }));
-    const copyBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { testid: 'dialer-copy-monday' } }, t('dialers.copyMonday'));
-    const scheduleNote = h('p', { class: 'notice notice-info', dataset: { testid: 'dialer-schedule-note' } });
-    const scheduleError = h('p', { class: 'field-error', role: 'alert', dataset: { testid: 'dialer-schedule-error' } });
-    const weeklyArea = h('div', { class: 'schedule-weekly', hidden: true, dataset: { testid: 'dialer-schedule-area' } },
-      h('div', { class: 'form-grid' }, zoneField.el),
-      h('table', { class: 'table table-compact schedule-table' },
-        h('caption', { class: 'visually-hidden' }, t('dialers.weeklyHours')),
-        h('thead', null, h('tr', null,
-          h('th', { scope: 'col' }, t('dialers.day')),
-          h('th', { scope: 'col' }, t('dialers.start')),
-          h('th', { scope: 'col' }, t('dialers.end')),
-          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('dialers.problems'))))),
-        dayBody),
-      h('p', { class: 'field-hint' }, t('dialers.endMidnightHint')),
-      h('div', { class: 'form-actions' }, copyBtn),
-      scheduleNote);
-    const scheduleSet = h('fieldset', { class: 'form-section', dataset: { testid: 'dialer-schedule' } },
-      h('legend', null, t('dialers.schedule')),
-      h('div', { class: 'radio-row', role: 'radiogroup', 'aria-label': t('dialers.schedule') },
-        h('label', { class: 'check', for: alwaysRadio.id }, alwaysRadio, h('span', null, t('dialers.scheduleAlways'))),
-        h('label', { class: 'check', for: weeklyRadio.id }, weeklyRadio, h('span', null, t('dialers.scheduleWeekly')))),
-      weeklyArea, scheduleError);
+    const schedule = scheduleEditor({ prefix: 'dialer' });
 
     const formError = h('p', { class: 'notice notice-error', role: 'alert', dataset: { testid: 'dialer-form-error' } });
     const formStatus = h('p', { class: 'notice notice-ok', role: 'status', dataset: { testid: 'dialer-form-status' } });
@@ -351,30 +211,14 @@ export function render(main, ctx) {
       h('div', { class: 'form-grid' }, nameField.el, providerField.el, fallbackField.el, dialStringField.el, intervalField.el),
       h('div', { class: 'form-grid check-grid' }, dncrField.el, enabledField.el),
       campaignsSet,
-      scheduleSet,
+      schedule.el,
       formError,
       h('div', { class: 'form-actions' }, submitBtn, cancelBtn));
     const section = h('section', { class: 'panel', 'aria-labelledby': title.id, dataset: { testid: 'dialer-form-panel' } },
       title, formStatus, formEl);
 
     let editing = null;
-    let keptExceptions = [];
     const fields = { name: nameField, providerId: providerField, fallbackProviderId: fallbackField, dialString: dialStringField, intervalMs: intervalField };
-
-    function syncMode() {
-      weeklyArea.hidden = !weeklyRadio.checked;
-    }
-    alwaysRadio.addEventListener('change', syncMode);
-    weeklyRadio.addEventListener('change', syncMode);
-
-    copyBtn.addEventListener('click', () => {
-      const mon = dayRows.get('monday');
-      for (const [day, r] of dayRows) {
-        if (day === 'monday' || !r.on.checked) continue;
-        r.start.value = mon.start.value;
-        r.end.value = mon.end.value;
-      }
-    });
 
     function fillSelects() {
       const pv = providerSelect.value || (editing ? String(editing.providerId) : '');
@@ -405,27 +249,10 @@ export function render(main, ctx) {
       }
     }
 
-    function setDays(schedule) {
-      const weekly = (schedule && schedule.weekly) || [];
-      let multi = false;
-      for (const [day, r] of dayRows) {
-        const ranges = weekly.filter((x) => x.day === day);
-        if (ranges.length > 1) multi = true;
-        r.on.checked = ranges.length > 0;
-        r.start.value = ranges.length ? ranges[0].start : '08:00';
-        r.end.value = ranges.length ? (ranges[0].end === '24:00' ? '00:00' : ranges[0].end) : '20:00';
-        r.error.textContent = '';
-        r.sync();
-      }
-      return multi;
-    }
-
     function clearErrors() {
       for (const f of Object.values(fields)) f.setError('');
-      zoneField.setError('');
       campaignsError.textContent = '';
-      scheduleError.textContent = '';
-      for (const r of dayRows.values()) r.error.textContent = '';
+      schedule.clearErrors();
       formError.textContent = '';
     }
 
@@ -447,18 +274,8 @@ export function render(main, ctx) {
       intervalField.control.value = '0';
       dncrField.control.checked = true;
       enabledField.control.checked = false;
-      alwaysRadio.checked = true;
-      zoneField.control.value = browserTimeZone();
-      keptExceptions = [];
-      scheduleNote.textContent = '';
-      for (const [day, r] of dayRows) {
-        r.on.checked = WEEKDAYS.includes(day);
-        r.start.value = '08:00';
-        r.end.value = '20:00';
-        r.sync();
-      }
+      schedule.reset();
       for (const box of campaignBoxes.querySelectorAll('input')) box.checked = false;
-      syncMode();
       fillSelects();
       renderTable();
     }
@@ -476,18 +293,7 @@ export function render(main, ctx) {
       enabledField.control.checked = !!d.enabled;
       const ids = new Set(d.campaignIds || []);
       for (const box of campaignBoxes.querySelectorAll('input')) box.checked = ids.has(Number(box.value));
-      const always = isAlwaysOpen(d.schedule);
-      alwaysRadio.checked = always;
-      weeklyRadio.checked = !always;
-      keptExceptions = (!always && d.schedule && d.schedule.exceptions) || [];
-      zoneField.control.value = (!always && d.schedule && d.schedule.timeZone) || browserTimeZone();
-      const multi = setDays(always ? null : d.schedule);
-      if (always) setDays({ weekly: WEEKDAYS.map((day) => ({ day, start: '08:00', end: '20:00' })) });
-      const notes = [];
-      if (keptExceptions.length) notes.push(t('dialers.exceptionsKept', { count: keptExceptions.length }));
-      if (multi) notes.push(t('dialers.multiRangeNote'));
-      scheduleNote.textContent = notes.join(' ');
-      syncMode();
+      schedule.load(d.schedule);
       renderTable();
       section.scrollIntoView({ block: 'start' });
     }
@@ -501,37 +307,11 @@ export function render(main, ctx) {
 
     /** The schedule to send, or undefined (omit), or null when the editor has errors (marked). */
     function collectSchedule() {
-      if (alwaysRadio.checked) {
-        // Omitted keeps what is stored: an existing schedule needs the explicit always-open week.
-        return editing && !isAlwaysOpen(editing.schedule) ? ALWAYS_OPEN : undefined;
-      }
-      let ok = true;
-      const zone = zoneField.control.value.trim();
-      if (!validTimeZone(zone)) {
-        zoneField.setError(t('dialers.timeZoneInvalid', { zone }));
-        ok = false;
-      }
-      const weekly = [];
-      for (const [day, r] of dayRows) {
-        if (!r.on.checked) continue;
-        const start = minutes(r.start.value);
-        let end = minutes(r.end.value);
-        if (end === 0) end = 24 * 60; // end 00:00 = midnight at the end of the day
-        if (start === null || end === null) {
-          r.error.textContent = t('dialers.timeRequired');
-          ok = false;
-        } else if (start >= end) {
-          r.error.textContent = t('dialers.endBeforeStart');
-          ok = false;
-        } else {
-          weekly.push({ day, start: r.start.value, end: end === 24 * 60 ? '24:00' : r.end.value });
-        }
-      }
-      if (ok && weekly.length === 0) {
-        scheduleError.textContent = t('dialers.noDays');
-        ok = false;
-      }
-      return ok ? { timeZone: zone, weekly, exceptions: keptExceptions } : null;
+      const r = schedule.collect();
+      if (!r.ok) return null;
+      // Omitted keeps what is stored: an existing schedule needs the explicit always-open week.
+      if (r.schedule === null) return editing && !isAlwaysOpen(editing.schedule) ? ALWAYS_OPEN : undefined;
+      return r.schedule;
     }
 
     formEl.addEventListener('submit', async (ev) => {
@@ -554,10 +334,9 @@ export function render(main, ctx) {
         intervalField.control.focus();
         return;
       }
-      const schedule = collectSchedule();
-      if (schedule === null) {
-        const bad = weeklyArea.querySelector('[aria-invalid="true"]') || [...dayRows.values()].find((r) => r.error.textContent);
-        focusEl(bad && bad.start ? bad.start : (bad || weeklyRadio));
+      const sched = collectSchedule();
+      if (sched === null) {
+        schedule.focusProblem();
         return;
       }
       const body = {
@@ -573,7 +352,7 @@ export function render(main, ctx) {
       if (!editing || enabledField.control.checked !== !!editing.enabled) body.enabled = enabledField.control.checked;
       if (!editing && !body.fallbackProviderId) delete body.fallbackProviderId;
       if (!editing && !body.dialString) delete body.dialString;
-      if (schedule !== undefined) body.schedule = schedule;
+      if (sched !== undefined) body.schedule = sched;
       const wasEditing = editing;
       submitBtn.disabled = true;
       submitBtn.textContent = wasEditing ? t('dialers.saving') : t('dialers.creating');
@@ -594,7 +373,7 @@ export function render(main, ctx) {
         if (err.field === 'campaignIds') {
           campaignsError.textContent = text;
         } else if (err.field === 'schedule' || err.field === 'timeZone') {
-          scheduleError.textContent = text;
+          schedule.setError(text);
         } else if (err.field && fields[err.field]) {
           fields[err.field].setError(text);
           fields[err.field].control.focus();
@@ -607,7 +386,6 @@ export function render(main, ctx) {
       }
     });
 
-    syncMode();
     return {
       el: section,
       reset,
@@ -617,102 +395,6 @@ export function render(main, ctx) {
       editingId: () => (editing ? editing.id : null),
       focusFirst: () => focusEl(nameField.control),
     };
-  }
-
-  // ---- Campaigns (until a Campaigns page exists) ----------------------------------------
-
-  function buildCampaigns() {
-    const nameField = field({
-      id: 'campaign-name', labelKey: 'dialers.campaignName', testid: 'campaign-name',
-      control: h('input', { type: 'text', name: 'name', autocomplete: 'off', maxlength: '100' }),
-    });
-    const zoneField = field({
-      id: 'campaign-timezone', labelKey: 'dialers.timeZone', hintKey: 'dialers.campaignZoneHint', testid: 'campaign-timezone',
-      control: h('input', { type: 'text', name: 'timeZone', autocomplete: 'off', spellcheck: 'false', list: 'tz-list', value: browserTimeZone() }),
-    });
-    const transactional = checkField({
-      id: 'campaign-transactional', labelKey: 'dialers.transactional', hintKey: 'dialers.transactionalHint', testid: 'campaign-transactional',
-    });
-    const submitBtn = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { testid: 'campaign-submit' } }, t('dialers.campaignCreate'));
-    const formError = h('p', { class: 'notice notice-error', role: 'alert', dataset: { testid: 'campaign-form-error' } });
-    const formStatus = h('p', { class: 'notice notice-ok', role: 'status', dataset: { testid: 'campaign-form-status' } });
-    const form = h('form', { class: 'inline-form', novalidate: true, dataset: { testid: 'campaign-form' } },
-      nameField.el, zoneField.el, transactional.el,
-      h('div', { class: 'field field-action' }, submitBtn));
-    const listBody = h('tbody');
-    const listTable = h('table', { class: 'table table-compact', dataset: { testid: 'campaigns-table' } },
-      h('caption', { class: 'visually-hidden' }, t('dialers.campaignsTitle')),
-      h('thead', null, h('tr', null,
-        h('th', { scope: 'col' }, t('dialers.campaignName')),
-        h('th', { scope: 'col' }, t('dialers.timeZone')),
-        h('th', { scope: 'col' }, t('dialers.transactional')),
-        h('th', { scope: 'col' }, t('dialers.colStatus')),
-        h('th', { scope: 'col' }, t('dialers.servedBy')))),
-      listBody);
-    const el = h('section', { class: 'panel', 'aria-labelledby': 'campaigns-title', dataset: { testid: 'campaigns-panel' } },
-      h('h2', { id: 'campaigns-title', class: 'panel-title' }, t('dialers.campaignsTitle')),
-      h('p', { class: 'panel-hint' }, t('dialers.campaignsHint2')),
-      formStatus,
-      form, formError,
-      h('div', { class: 'table-wrap campaigns-list' }, listTable));
-    const fields = { name: nameField, timeZone: zoneField };
-
-    function renderList() {
-      clear(listBody);
-      if (state.campaigns.length === 0) {
-        listBody.append(h('tr', null, h('td', { colspan: '5', class: 'muted', dataset: { testid: 'campaigns-empty' } }, t('dialers.noCampaignsYet'))));
-        return;
-      }
-      for (const c of state.campaigns) {
-        const serving = state.dialers.filter((d) => (d.campaignIds || []).includes(c.id)).map((d) => d.name);
-        listBody.append(h('tr', { dataset: { testid: `campaign-row-${c.id}`, name: c.name } },
-          h('td', null, h('span', { class: 'cell-name' }, c.name)),
-          h('td', null, c.timeZone),
-          h('td', null, c.transactional ? t('dialers.yes') : t('dialers.no')),
-          h('td', null, h('span', { class: c.enabled ? 'status-badge status-on' : 'status-badge status-off' },
-            c.enabled ? t('dialers.campaignEnabled') : t('dialers.campaignDisabled'))),
-          h('td', { class: 'td-wrap' }, serving.length ? serving.join(', ') : h('span', { class: 'muted' }, t('dialers.noDialer')))));
-      }
-    }
-
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      for (const f of Object.values(fields)) f.setError('');
-      formError.textContent = '';
-      formStatus.textContent = '';
-      const name = nameField.control.value.trim();
-      const timeZone = zoneField.control.value.trim();
-      if (!name) { nameField.setError(t('dialers.nameRequired')); nameField.control.focus(); return; }
-      if (!validTimeZone(timeZone)) {
-        zoneField.setError(t('dialers.timeZoneInvalid', { zone: timeZone }));
-        zoneField.control.focus();
-        return;
-      }
-      submitBtn.disabled = true;
-      submitBtn.textContent = t('dialers.creating');
-      try {
-        const r = await dialersApi.createCampaign({ name, timeZone, transactional: transactional.control.checked });
-        if (!ctx.isCurrent()) return;
-        state.campaigns.push(r.campaign);
-        nameField.control.value = '';
-        transactional.control.checked = false;
-        formStatus.textContent = t('dialers.campaignCreated', { name: r.campaign.name });
-        renderList();
-        loadCampaigns();
-        nameField.control.focus();
-      } catch (err) {
-        if (!ctx.isCurrent() || err.status === 401) return;
-        let text = errorText(err);
-        if (err.code === 'conflict' && (!err.field || err.field === 'name')) text = t('dialers.campaignNameTaken');
-        const target = err.field ? fields[err.field] : (err.code === 'conflict' ? nameField : null);
-        if (target) { target.setError(text); target.control.focus(); } else formError.textContent = text;
-      } finally {
-        submitBtn.disabled = false;
-        submitBtn.textContent = t('dialers.campaignCreate');
-      }
-    });
-
-    return { el, renderList };
   }
 
   // ---- Loading -------------------------------------------------------------------------------
@@ -731,7 +413,6 @@ export function render(main, ctx) {
       if (state.confirmDelete !== null && !state.dialers.some((x) => x.id === state.confirmDelete)) state.confirmDelete = null;
       form.fillSelects();
       form.fillCampaigns();
-      campaignsPanel.renderList();
       renderTable();
     } catch (err) {
       if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
@@ -740,19 +421,6 @@ export function render(main, ctx) {
     }
   }
 
-  async function loadCampaigns() {
-    try {
-      const c = await dialersApi.campaigns();
-      if (!ctx.isCurrent()) return;
-      state.campaigns = (c && c.campaigns) || [];
-      form.fillCampaigns();
-      campaignsPanel.renderList();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    }
-  }
-
   renderTable();
-  campaignsPanel.renderList();
   load();
 }

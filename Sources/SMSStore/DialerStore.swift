@@ -1,34 +1,5 @@
 import Foundation
 
-/// A campaign as the dialer needs it (the full campaign configuration of SPEC C1-C10 builds on this row).
-public struct CampaignRecord: Sendable, Equatable {
-    public var id: Int64
-    public var name: String
-    public var enabled: Bool
-    /// IANA zone for quiet hours when a number's own zone is unknown (SPEC D10).
-    public var timeZone: String
-    /// `Schedule` as JSON.
-    public var schedule: String
-    /// Transactional campaigns bypass quiet hours (SPEC D10).
-    public var transactional: Bool
-    public var providerID: Int64?
-    public var createdAt: Date
-    public var updatedAt: Date
-
-    public init(id: Int64 = 0, name: String, enabled: Bool = true, timeZone: String, schedule: String,
-                transactional: Bool = false, providerID: Int64? = nil, createdAt: Date, updatedAt: Date) {
-        self.id = id
-        self.name = name
-        self.enabled = enabled
-        self.timeZone = timeZone
-        self.schedule = schedule
-        self.transactional = transactional
-        self.providerID = providerID
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-    }
-}
-
 /// A dialer (SPEC D1, D2, D11).
 public struct DialerRecord: Sendable, Equatable {
     public var id: Int64
@@ -74,13 +45,6 @@ public struct DialerRecord: Sendable, Equatable {
     }
 }
 
-public protocol CampaignStore: Sendable {
-    func create(_ campaign: CampaignRecord) async throws -> CampaignRecord
-    func campaign(id: Int64) async throws -> CampaignRecord?
-    func campaign(named name: String) async throws -> CampaignRecord?
-    func list() async throws -> [CampaignRecord]
-}
-
 public protocol DialerStore: Sendable {
     func create(_ dialer: DialerRecord) async throws -> DialerRecord
     /// Replaces the configuration (not the runtime cursor and failover state).
@@ -91,43 +55,6 @@ public protocol DialerStore: Sendable {
     /// Saves the runtime state: port cursor, failover and consecutive retryable failures.
     func saveRuntime(id: Int64, portCursor: Int, failoverActive: Bool, consecutiveFailures: Int, at: Date) async throws
     func delete(id: Int64) async throws
-}
-
-struct SQLCampaignStore: CampaignStore {
-    let db: any SQLDatabase
-    static let columns = "id, name, enabled, time_zone, schedule, transactional, provider_id, created_at, updated_at"
-
-    static func decode(_ row: SQLRow) throws -> CampaignRecord {
-        CampaignRecord(id: try row.int("id"), name: try row.string("name"), enabled: try row.bool("enabled"),
-                       timeZone: try row.string("time_zone"), schedule: try row.string("schedule"),
-                       transactional: try row.bool("transactional"), providerID: try row.optionalInt("provider_id"),
-                       createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
-    }
-
-    func create(_ c: CampaignRecord) async throws -> CampaignRecord {
-        do {
-            guard let row = try await db.queryFirst("""
-                INSERT INTO campaigns (name, enabled, time_zone, schedule, transactional, provider_id, created_at, updated_at)
-                VALUES (\(c.name), \(c.enabled), \(c.timeZone), \(c.schedule), \(c.transactional), \(c.providerID), \(c.createdAt), \(c.updatedAt))
-                RETURNING \(unsafeRaw: Self.columns)
-                """) else { throw StoreError.database("INSERT INTO campaigns returned no row") }
-            return try Self.decode(row)
-        } catch StoreError.conflict {
-            throw StoreError.conflict(field: "name", message: "a campaign named \"\(c.name)\" already exists")
-        }
-    }
-
-    func campaign(id: Int64) async throws -> CampaignRecord? {
-        try await db.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM campaigns WHERE id = \(id)").map(Self.decode)
-    }
-
-    func campaign(named name: String) async throws -> CampaignRecord? {
-        try await db.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM campaigns WHERE name = \(name)").map(Self.decode)
-    }
-
-    func list() async throws -> [CampaignRecord] {
-        try await db.query("SELECT \(unsafeRaw: Self.columns) FROM campaigns ORDER BY name").map(Self.decode)
-    }
 }
 
 struct SQLDialerStore: DialerStore {
