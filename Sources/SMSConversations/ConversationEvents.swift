@@ -105,6 +105,21 @@ public struct ConversationEvents: Sendable {
         }
     }
 
+    /// Outgoing messages (by spool id) whose delivery state changed: each is published again as a
+    /// `conversation.message`, so the agent's page shows sent / delivered / failed as it happens (SPEC A6).
+    public func deliveryChanged(spoolIDs: [Int64], at now: Date = Date()) async {
+        guard let storage, bus != nil else { return }
+        for spoolID in spoolIDs {
+            do {
+                guard let message = try await storage.conversations.message(spoolID: spoolID),
+                      let conversationID = message.conversationID else { continue }
+                await self.message(message.id, in: conversationID, agents: [], at: now)
+            } catch {
+                logger.warning("live event not published", metadata: ["topic": "\(Self.message)", "error": "\(error)"])
+            }
+        }
+    }
+
     func updated(_ conversationID: Int64, reason: String, agents: [Int64], at now: Date) async {
         guard let view = await view(conversationID, at: now) else { return }
         await publish(Self.updated, agents: agents + [view.agentId].compactMap { $0 } + view.offers.map(\.userId),

@@ -10,11 +10,15 @@ public struct DeliveryReportIntake: Sendable {
     let logger: Logger
     /// Live `dialer.progress` events: a report moves a message to delivered or failed.
     let progress: DialerProgress
+    /// Delivery states of conversation messages, for the agents' pages (SPEC A6).
+    let notice: ConversationDeliveryNotice
 
-    public init(storage: Storage, logger: Logger, progress: DialerProgress = .disabled) {
+    public init(storage: Storage, logger: Logger, progress: DialerProgress = .disabled,
+                notice: ConversationDeliveryNotice = .disabled) {
         self.storage = storage
         self.logger = logger
         self.progress = progress
+        self.notice = notice
     }
 
     /// Records the report; false when it was a repeat.
@@ -30,6 +34,10 @@ public struct DeliveryReportIntake: Sendable {
                 providerID: providerID, providerMessageID: report.providerMessageID, delivered: report.outcome == .delivered,
                 code: report.code, text: report.text, at: report.at)
             await progress.changed(reason: "report")
+            if notice.isEnabled,
+               let message = try await storage.spool.message(providerID: providerID, providerMessageID: report.providerMessageID) {
+                await notice.changed([message])
+            }
         }
         if stored {
             logger.debug("delivery report", metadata: ["provider": "\(providerID)", "id": "\(report.providerMessageID)",

@@ -23,13 +23,17 @@ public struct Dispatcher: Service {
     let logger: Logger
     /// Live `dialer.progress` events for the monitor.
     let progress: DialerProgress
+    /// State changes of conversation messages, for the agents' pages.
+    let notice: ConversationDeliveryNotice
 
-    public init(storage: Storage, pool: ProviderPool, policy: DispatchPolicy, logger: Logger, progress: DialerProgress = .disabled) {
+    public init(storage: Storage, pool: ProviderPool, policy: DispatchPolicy, logger: Logger, progress: DialerProgress = .disabled,
+                notice: ConversationDeliveryNotice = .disabled) {
         self.storage = storage
         self.pool = pool
         self.policy = policy
         self.logger = logger
         self.progress = progress
+        self.notice = notice
     }
 
     public func run() async throws {
@@ -42,6 +46,11 @@ public struct Dispatcher: Service {
     func supervise() async {
         var workers: [Int64: (updatedAt: Date, task: Task<Void, Never>)] = [:]
         defer { for worker in workers.values { worker.task.cancel() } }
+        // Conversation traffic has its own sender, whatever the dialers do.
+        let conversations = ConversationSender(storage: storage, pool: pool, policy: policy, logger: logger, progress: progress,
+                                               notice: notice)
+        let conversationTask = Task { await conversations.run() }
+        defer { conversationTask.cancel() }
         var lastRecovery = ContinuousClock.now - .seconds(3600)
         while !Task.isCancelled {
             do {
@@ -61,7 +70,7 @@ public struct Dispatcher: Service {
                 }
                 for dialer in dialers where workers[dialer.id] == nil {
                     let worker = DialerWorker(dialer: dialer, storage: storage, pool: pool, policy: policy, logger: logger,
-                                              progress: progress)
+                                              progress: progress, notice: notice)
                     // The task is owned here: cancelled when the dialer changes or stops, and when this loop ends.
                     workers[dialer.id] = (dialer.updatedAt, Task { await worker.run() })
                 }
@@ -75,6 +84,8 @@ public struct Dispatcher: Service {
             await worker.task.value
         }
         workers = [:]
+        conversationTask.cancel()
+        await conversationTask.value
     }
 }
 
@@ -86,6 +97,10 @@ struct DialerWorker: Sendable {
     let policy: DispatchPolicy
     let logger: Logger
     let progress: DialerProgress
+    let notice: ConversationDeliveryNotice
+
+    /// The dialer recorded on sent messages; nil for the conversation channel (`ConversationSender`), which is no dialer.
+    var dialerID: Int64? { dialer.id > 0 ? dialer.id : nil }
 
     func run() async {
         var logger = self.logger
@@ -125,7 +140,7 @@ struct DialerWorker: Sendable {
                 // (and the message was queued again) is refused, even on the same node.
                 let node = "\(policy.node)#\(UInt32.random(in: 0...UInt32.max))"
                 let batch = try await storage.spool.claim(
-                    campaignIDs: campaigns.map(\.id), limit: policy.claimBatch, owner: node,
+                    campaignIDs: campaigns.map(\.id), scope: .bulk, limit: policy.claimBatch, owner: node,
                     leaseUntil: now.addingTimeInterval(policy.lease), now: now)
                 if batch.isEmpty {
                     try await Task.sleep(for: policy.idlePause)
@@ -162,6 +177,7 @@ struct DialerWorker: Sendable {
                                                   consecutiveFailures: saved.consecutiveFailures, at: Date())
                 }.value
                 await progress.changed(dialerID: dialer.id, reason: "sent")
+                await notice.changed(batch)
             } catch is CancellationError {
                 break
             } catch {
@@ -227,7 +243,7 @@ struct DialerWorker: Sendable {
 
         let concurrency = max(1, provider.maxConcurrency ?? policy.defaultConcurrency)
         let providerID = provider.id
-        let dialerID = dialer.id
+        let dialerID = self.dialerID
         let sender = provider.sender
         // When the worker is cancelled (dialer stopped or changed, shutdown) no further message is sent; those sent
         // already are completed, not cancelled (the provider may have them), and recorded; the rest are given back.

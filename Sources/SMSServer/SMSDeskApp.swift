@@ -92,7 +92,9 @@ public struct SMSDeskApp: Sendable {
         let router = ConversationRouter(storage: storage, events: ConversationEvents(bus: events, storage: storage, logger: logger),
                                         logger: logger)
         let inbound = InboundPipeline(storage: storage, router: router, logger: logger)
-        let reports = DeliveryReportIntake(storage: storage, logger: logger, progress: progress)
+        let conversationEvents = ConversationEvents(bus: events, storage: storage, logger: logger)
+        let notice = ConversationDeliveryNotice { await conversationEvents.deliveryChanged(spoolIDs: $0) }
+        let reports = DeliveryReportIntake(storage: storage, logger: logger, progress: progress, notice: notice)
         let catalog = dependencies.catalog ?? .standard(simulatorSink: { id in
             SimulatorBridge(providerID: id, inbound: inbound, reports: reports, logger: logger)
         })
@@ -129,7 +131,8 @@ public struct SMSDeskApp: Sendable {
                        OfferTimeouts(router: router, logger: logger),
                        ProviderPoller(storage: storage, pool: pool, inbound: inbound, reports: reports,
                                       interval: .seconds(config.pollInterval), logger: logger)]
-                + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger, progress: progress)] } ?? []),
+                + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger, progress: progress,
+                                                                notice: notice)] } ?? []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)
         return SMSDeskApp(application: application, registeredRoutes: recorder.registered,

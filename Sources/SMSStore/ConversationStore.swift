@@ -417,6 +417,8 @@ public protocol ConversationStore: Sendable {
     /// A conversation's messages, oldest first.
     func messages(conversationID: Int64) async throws -> [ConversationMessage]
     func message(id: Int64) async throws -> ConversationMessage?
+    /// The thread message sent as spool message `spoolID` (an outgoing reply or automatic answer).
+    func message(spoolID: Int64) async throws -> ConversationMessage?
     /// Every message with a client in a campaign, newest first; `beforeID` pages (SPEC A4).
     func history(campaignID: Int64, clientNumber: String, beforeID: Int64?, limit: Int) async throws -> [ConversationMessage]
     /// The client's other conversations in the campaign, newest first.

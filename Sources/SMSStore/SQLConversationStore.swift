@@ -732,6 +732,11 @@ struct SQLConversationStore: ConversationStore {
         try await Self.message(id, in: db)
     }
 
+    func message(spoolID: Int64) async throws -> ConversationMessage? {
+        try await db.queryFirst("SELECT \(unsafeRaw: Self.messageColumns) FROM \(unsafeRaw: Self.messageFrom) WHERE m.spool_id = \(spoolID)")
+            .map(Self.decodeMessage)
+    }
+
     func history(campaignID: Int64, clientNumber: String, beforeID: Int64?, limit: Int) async throws -> [ConversationMessage] {
         try await db.query("""
             SELECT \(unsafeRaw: Self.messageColumns) FROM \(unsafeRaw: Self.messageFrom)

@@ -177,8 +177,14 @@ struct SQLSpoolStore: SpoolStore {
         }
     }
 
-    func claim(campaignIDs: [Int64], limit: Int, owner: String, leaseUntil: Date, now: Date) async throws -> [SpoolMessage] {
+    func claim(campaignIDs: [Int64], scope: SpoolClaimScope, limit: Int, owner: String, leaseUntil: Date, now: Date)
+        async throws -> [SpoolMessage] {
         guard !campaignIDs.isEmpty, limit > 0 else { return [] }
+        let sources: SQL = switch scope {
+        case .all: ""
+        case .bulk: " AND source NOT IN \(list: SpoolClaimScope.conversationSources)"
+        case .conversations: " AND source IN \(list: SpoolClaimScope.conversationSources)"
+        }
         return try await db.transaction { tx in
             // PostgreSQL: SKIP LOCKED lets several nodes claim disjoint batches at once. SQLite: the
             // transaction holds the database's single write lock, so the statement is atomic as it is.
@@ -188,7 +194,7 @@ struct SQLSpoolStore: SpoolStore {
                   attempts = attempts + 1, updated_at = \(now)
                 WHERE id IN (
                   SELECT id FROM spool
-                  WHERE campaign_id IN \(list: campaignIDs) AND state = 'to_process'
+                  WHERE campaign_id IN \(list: campaignIDs) AND state = 'to_process'\(sources)
                     AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
                     AND (not_before IS NULL OR not_before <= \(now))
                   ORDER BY priority DESC, id LIMIT \(limit)\(lock))
@@ -331,6 +337,13 @@ struct SQLSpoolStore: SpoolStore {
 
     func message(id: Int64) async throws -> SpoolMessage? {
         try await db.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM spool WHERE id = \(id)").map(Self.decode)
+    }
+
+    func message(providerID: Int64, providerMessageID: String) async throws -> SpoolMessage? {
+        try await db.queryFirst("""
+            SELECT \(unsafeRaw: Self.columns) FROM spool WHERE provider_id = \(providerID) AND provider_message_id = \(providerMessageID)
+            ORDER BY id DESC LIMIT 1
+            """).map(Self.decode)
     }
 
     func history(id: Int64) async throws -> [SpoolEvent] {

@@ -109,7 +109,7 @@ public struct SpoolEvent: Sendable, Equatable {
 /// What became of a claimed message; applied only while the claim's lease is still held.
 public enum SpoolOutcome: Sendable, Equatable {
     /// The provider accepted it.
-    case sent(id: Int64, dialerID: Int64, providerID: Int64, providerMessageID: String?, port: Int?)
+    case sent(id: Int64, dialerID: Int64?, providerID: Int64, providerMessageID: String?, port: Int?)
     /// Retry later (retryable error, or quiet hours / closed schedule: `countsAsAttempt` false).
     case retry(id: Int64, at: Date, code: String?, text: String, countsAsAttempt: Bool)
     /// Permanent failure, or retries exhausted.
@@ -174,7 +174,8 @@ public protocol SpoolStore: Sendable {
     func enqueueOnce(_ message: NewSpoolMessage, at: Date) async throws -> (SpoolMessage, created: Bool)
     /// Claims up to `limit` due `to_process` messages of these campaigns, highest priority then oldest,
     /// marking them `sending` under a lease held by `owner` until `leaseUntil`.
-    func claim(campaignIDs: [Int64], limit: Int, owner: String, leaseUntil: Date, now: Date) async throws -> [SpoolMessage]
+    func claim(campaignIDs: [Int64], scope: SpoolClaimScope, limit: Int, owner: String, leaseUntil: Date, now: Date)
+        async throws -> [SpoolMessage]
     /// Applies outcomes of claims held by `owner` in one transaction; returns how many applied
     /// (a message whose lease was lost meanwhile is left alone).
     @discardableResult
@@ -187,6 +188,8 @@ public protocol SpoolStore: Sendable {
     func applyDeliveryReport(providerID: Int64, providerMessageID: String, delivered: Bool, code: String?, text: String?,
                              at: Date) async throws -> Bool
     func message(id: Int64) async throws -> SpoolMessage?
+    /// The message a provider knows by `providerMessageID` (what a delivery report names).
+    func message(providerID: Int64, providerMessageID: String) async throws -> SpoolMessage?
     func history(id: Int64) async throws -> [SpoolEvent]
     func counts(campaignID: Int64) async throws -> SpoolCounts
     /// Provider message ids of messages sent through a provider since `since` that have no final delivery state yet.
@@ -195,4 +198,24 @@ public protocol SpoolStore: Sendable {
     func list(_ filter: SpoolFilter, limit: Int, beforeID: Int64?) async throws -> [SpoolMessage]
     /// Cancels every not-yet-processed (held or to-process) message of a campaign; returns how many.
     func cancelUnprocessed(campaignID: Int64, reason: String, at: Date) async throws -> Int
+}
+
+/// Which messages a claim takes: dialers send bulk and API traffic; conversation traffic (agents'
+/// replies and the automatic answers to a client) goes out by itself, whether or not a dialer serves
+/// the campaign or its schedule is open.
+public enum SpoolClaimScope: Sendable, Equatable {
+    case all
+    case bulk
+    case conversations
+
+    /// The sources of conversation traffic.
+    public static let conversationSources: [String] = [SpoolSource.agent.rawValue, SpoolSource.autoReply.rawValue,
+                                                       SpoolSource.optOutConfirmation.rawValue]
+}
+
+extension SpoolStore {
+    /// Claims every kind of message (tests and tools).
+    public func claim(campaignIDs: [Int64], limit: Int, owner: String, leaseUntil: Date, now: Date) async throws -> [SpoolMessage] {
+        try await claim(campaignIDs: campaignIDs, scope: .all, limit: limit, owner: owner, leaseUntil: leaseUntil, now: now)
+    }
 }

@@ -68,8 +68,10 @@ final class EngineHarness: Sendable {
 
     /// Runs a `Dispatcher` (its supervisor loop) while `body` runs, then cancels it and waits for it to end.
     /// Unless `allowingErrors`, the engine must log no error meanwhile.
-    func whileDispatching(_ policy: DispatchPolicy, allowingErrors: Bool = false, _ body: () async throws -> Void) async throws {
-        let dispatcher = Dispatcher(storage: storage, pool: pool, policy: policy, logger: logs.logger(label: "dispatcher"))
+    func whileDispatching(_ policy: DispatchPolicy, allowingErrors: Bool = false, notice: ConversationDeliveryNotice = .disabled,
+                          _ body: () async throws -> Void) async throws {
+        let dispatcher = Dispatcher(storage: storage, pool: pool, policy: policy, logger: logs.logger(label: "dispatcher"),
+                                    notice: notice)
         let task = Task { await dispatcher.supervise() }
         do {
             try await body()

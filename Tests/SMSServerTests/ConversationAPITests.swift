@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import SMSConversations
 import SMSCore
 import SMSProviders
 import SMSServer
@@ -145,6 +146,16 @@ struct ConversationAPITests {
             #expect(failed["state"] as? String == "failed")
             #expect(failed["reason"] as? String == "30003: Unreachable destination")
             #expect(failed["cancellable"] as? Bool == false)
+            // The dispatcher reports the change (ConversationDeliveryNotice): Ana's page hears of it live.
+            let seenBefore = try await app.storage.liveEvents.latestSeq()
+            await ConversationEvents(bus: app.app.events, storage: app.storage, logger: app.logs.logger())
+                .deliveryChanged(spoolIDs: [spoolID])
+            let live = try await app.storage.liveEvents.events(after: seenBefore, visibleTo: LiveViewer(role: .agent, userID: ana.user.id),
+                                                               limit: 10)
+            let change = try #require(live.first { $0.topic == "conversation.message" })
+            let changed = try #require(try JSONSerialization.jsonObject(with: Data(change.payload.utf8)) as? [String: Any])
+            #expect((changed["message"] as? [String: Any])?["state"] as? String == "failed")
+            #expect((changed["message"] as? [String: Any])?["reason"] as? String == "30003: Unreachable destination")
 
             try await f.inbound(from: "+15558675310", "12345")
             #expect(try await f.inbox(ana.credential).first?["unreadCount"] as? Int == 1)

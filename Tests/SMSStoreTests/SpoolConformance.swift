@@ -8,6 +8,7 @@ enum SpoolCases {
     static let all: [ConformanceCase] = [
         .init(name: "spool: enqueue keeps order and records history", run: enqueue),
         .init(name: "spool: an idempotency key queues once", run: idempotency),
+        .init(name: "spool: dialers claim bulk traffic, the conversation sender claims replies; reports find their message", run: claimScopes),
         .init(name: "spool: the first state's reason is recorded per message, also mixed in one batch", run: firstReasons),
         .init(name: "spool: group commit answers each caller with its own message; a bad one fails only its caller", run: groupCommit),
         .init(name: "spool: claim takes due messages by priority then age, once", run: claimOrder),
@@ -115,6 +116,30 @@ enum SpoolCases {
         #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 299)
         let groups = await commits.groups
         #expect(groups < 300, "concurrent callers should have shared transactions")
+    }
+
+    static func claimScopes(_ storage: Storage) async throws {
+        let c = try await campaign(storage)
+        var batch = messages(c.id, 4)
+        batch[1].source = .agent
+        batch[1].priority = 100
+        batch[2].source = .autoReply
+        batch[3].source = .optOutConfirmation
+        let ids = try await storage.spool.enqueue(batch, at: t0)
+        let lease = t0.addingTimeInterval(60)
+        let bulk = try await storage.spool.claim(campaignIDs: [c.id], scope: .bulk, limit: 10, owner: "d", leaseUntil: lease, now: t0)
+        #expect(bulk.map(\.id) == [ids[0]])
+        let replies = try await storage.spool.claim(campaignIDs: [c.id], scope: .conversations, limit: 10, owner: "c", leaseUntil: lease, now: t0)
+        #expect(replies.map(\.id) == [ids[1], ids[2], ids[3]], "priority first, then age")
+        let (provider, dialer) = try await route(storage, c.id)
+        #expect(try await storage.spool.record([.sent(id: ids[1], dialerID: nil, providerID: provider, providerMessageID: "SM-R1", port: nil)],
+                                               owner: "c", at: t0) == 1)
+        #expect(try await storage.spool.record([.sent(id: ids[0], dialerID: dialer, providerID: provider, providerMessageID: "SM-B1", port: nil)],
+                                               owner: "d", at: t0) == 1)
+        let found = try #require(try await storage.spool.message(providerID: provider, providerMessageID: "SM-R1"))
+        #expect(found.id == ids[1] && found.dialerID == nil && found.state == .sent)
+        #expect(try await storage.spool.message(providerID: provider, providerMessageID: "SM-B1")?.dialerID == dialer)
+        #expect(try await storage.spool.message(providerID: provider, providerMessageID: "nope") == nil)
     }
 
     static func idempotency(_ storage: Storage) async throws {

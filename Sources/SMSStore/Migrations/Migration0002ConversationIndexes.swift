@@ -18,5 +18,10 @@ enum Migration0002ConversationIndexes {
         "CREATE INDEX messages_spool ON messages (spool_id) WHERE spool_id IS NOT NULL",
         // Agents' replies waiting for their time (SPEC A7); bulk rows are not in it.
         "CREATE INDEX spool_scheduled_replies ON spool (created_by, not_before) WHERE source = 'agent' AND state = 'to_process'",
+        // Conversation traffic waiting to go out, claimed apart from bulk sends (however long the bulk queue is).
+        """
+        CREATE INDEX spool_conversation_claim ON spool (campaign_id, priority DESC, id)
+          WHERE state = 'to_process' AND source IN ('agent', 'auto_reply', 'opt_out_confirmation')
+        """,
     ])
 }
