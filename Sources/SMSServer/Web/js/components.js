@@ -125,3 +125,40 @@ export function preserveFocus(container, rerender) {
 }
 
 export { clear };
+
+/**
+ * Fills a table body: one muted row while loading or when there is nothing, else one row per item.
+ * `testids` may name the loading and empty rows ({ loading, empty }).
+ */
+export function fillTableBody(tbody, { loaded, items, columns, emptyText, testids = {}, row }) {
+  clear(tbody);
+  const note = (text, testid) => h('tr', null,
+    h('td', { colspan: String(columns), class: 'muted', dataset: testid ? { testid } : null }, text));
+  if (!loaded) tbody.append(note(t('common.loading'), testids.loading));
+  else if (items.length === 0) tbody.append(note(emptyText, testids.empty));
+  else for (const item of items) tbody.append(row(item));
+}
+
+/**
+ * The Delete button of a table row and its inline confirmation (Delete / Cancel), with test ids
+ * `${prefix}-delete-${id}`, `${prefix}-delete-confirm-${id}` and `${prefix}-delete-cancel-${id}`.
+ * `confirming` says which of the two to show; `onAsk` / `onCancel` switch, `onConfirm` deletes.
+ */
+export function deleteControl({ prefix, id, label, confirmText, name, busy, confirming, onAsk, onCancel, onConfirm }) {
+  if (confirming) {
+    return h('div', { class: 'confirm-inline', role: 'group', 'aria-label': label },
+      h('span', { class: 'confirm-text' }, confirmText),
+      h('button', { type: 'button', class: 'btn btn-small btn-danger', disabled: busy, dataset: { testid: `${prefix}-delete-confirm-${id}` }, onclick: onConfirm }, label),
+      h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: `${prefix}-delete-cancel-${id}` }, onclick: onCancel }, t('common.cancel')));
+  }
+  return h('button', {
+    type: 'button', class: 'btn btn-small', disabled: busy, 'aria-label': `${label}: ${name}`,
+    dataset: { testid: `${prefix}-delete-${id}` }, onclick: onAsk,
+  }, label);
+}
+
+/** Moves the keyboard focus to the element of `container` with that test id, if it is there. */
+export function focusTestid(container, testid) {
+  const el = container.querySelector(`[data-testid="${CSS.escape(testid)}"]`);
+  if (el) el.focus();
+}

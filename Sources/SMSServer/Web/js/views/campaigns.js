@@ -11,7 +11,7 @@
 import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field, preserveFocus } from '../components.js';
+import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
 import {
   browserTimeZone, validTimeZone, zoneDatalist, scheduleSummary, checkField, scheduleEditor,
 } from '../schedule.js';
@@ -106,50 +106,30 @@ export function render(main, ctx) {
     zoneDatalist('tz-list'),
   );
 
-  function focusTestid(testid) {
-    const el = main.querySelector(`[data-testid="${CSS.escape(testid)}"]`);
-    if (el) el.focus();
-  }
-
   function renderTable() {
-    preserveFocus(main, () => {
-      clear(tbody);
-      if (!state.loaded) {
-        tbody.append(h('tr', null, h('td', { colspan: '8', class: 'muted' }, t('common.loading'))));
-        return;
-      }
-      if (state.campaigns.length === 0) {
-        tbody.append(h('tr', null, h('td', { colspan: '8', class: 'muted', dataset: { testid: 'campaigns-empty' } }, t('campaigns.empty'))));
-        return;
-      }
-      for (const c of state.campaigns) tbody.append(row(c));
-    });
+    preserveFocus(main, () => fillTableBody(tbody, {
+      loaded: state.loaded, items: state.campaigns, columns: 8, emptyText: t('campaigns.empty'),
+      testids: { empty: 'campaigns-empty' }, row,
+    }));
   }
 
   function row(c) {
     const busy = state.busy.has(c.id);
     const editingThis = form.editingId() === c.id;
-    let actions;
-    if (state.confirmDelete === c.id) {
-      actions = h('div', { class: 'confirm-inline', role: 'group', 'aria-label': t('campaigns.delete') },
-        h('span', { class: 'confirm-text' }, t('campaigns.confirmDelete', { name: c.name })),
-        h('button', { type: 'button', class: 'btn btn-small btn-danger', disabled: busy, dataset: { testid: `campaign-delete-confirm-${c.id}` }, onclick: () => remove(c) }, t('campaigns.delete')),
-        h('button', {
-          type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: `campaign-delete-cancel-${c.id}` },
-          onclick: () => { state.confirmDelete = null; renderTable(); focusTestid(`campaign-delete-${c.id}`); },
-        }, t('common.cancel')));
-    } else {
-      actions = h('div', { class: 'cell-actions' },
-        h('button', {
-          type: 'button', class: 'btn btn-small', disabled: busy || editingThis, 'aria-label': `${t('campaigns.edit')}: ${c.name}`,
-          dataset: { testid: `campaign-edit-${c.id}` }, onclick: () => { form.edit(c); form.focusFirst(); },
-        }, t('campaigns.edit')),
-        h('button', {
-          type: 'button', class: 'btn btn-small', disabled: busy, 'aria-label': `${t('campaigns.delete')}: ${c.name}`,
-          dataset: { testid: `campaign-delete-${c.id}` },
-          onclick: () => { state.confirmDelete = c.id; renderTable(); focusTestid(`campaign-delete-cancel-${c.id}`); },
-        }, t('campaigns.delete')));
-    }
+    const confirming = state.confirmDelete === c.id;
+    const remover = deleteControl({
+      prefix: 'campaign', id: c.id, name: c.name, label: t('campaigns.delete'),
+      confirmText: t('campaigns.confirmDelete', { name: c.name }), busy, confirming,
+      onAsk: () => { state.confirmDelete = c.id; renderTable(); focusTestid(main, `campaign-delete-cancel-${c.id}`); },
+      onCancel: () => { state.confirmDelete = null; renderTable(); focusTestid(main, `campaign-delete-${c.id}`); },
+      onConfirm: () => remove(c),
+    });
+    const actions = confirming ? remover : h('div', { class: 'cell-actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-small', disabled: busy || editingThis, 'aria-label': `${t('campaigns.edit')}: ${c.name}`,
+        dataset: { testid: `campaign-edit-${c.id}` }, onclick: () => { form.edit(c); form.focusFirst(); },
+      }, t('campaigns.edit')),
+      remover);
     const serving = state.dialers.filter((d) => (d.campaignIds || []).includes(c.id)).map((d) => d.name);
     const members = c.members || [];
     return h('tr', {
@@ -192,7 +172,7 @@ export function render(main, ctx) {
       state.busy.delete(c.id);
       if (ctx.isCurrent()) {
         renderTable();
-        if (state.campaigns.some((x) => x.id === c.id)) focusTestid(`campaign-delete-${c.id}`);
+        if (state.campaigns.some((x) => x.id === c.id)) focusTestid(main, `campaign-delete-${c.id}`);
         else focusEl(document.getElementById('campaigns-list-title'));
       }
     }
@@ -435,7 +415,7 @@ export function render(main, ctx) {
       const id = editing && editing.id;
       reset();
       messages.clear();
-      if (id !== null) focusTestid(`campaign-edit-${id}`);
+      if (id !== null) focusTestid(main, `campaign-edit-${id}`);
     });
 
     /** The settings to send, or null when a field is wrong (marked and focused). */
@@ -545,7 +525,7 @@ export function render(main, ctx) {
         reset();
         formStatus.textContent = t(wasEditing ? 'campaigns.saved' : 'campaigns.created', { name: saved.name });
         load();
-        if (wasEditing) focusTestid(`campaign-edit-${saved.id}`);
+        if (wasEditing) focusTestid(main, `campaign-edit-${saved.id}`);
       } catch (err) {
         if (!ctx.isCurrent() || err.status === 401) return;
         if (saved && !wasEditing) {

@@ -11,7 +11,7 @@
 import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field, preserveFocus } from '../components.js';
+import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
 import { ALWAYS_OPEN, isAlwaysOpen, scheduleSummary, checkField, scheduleEditor, zoneDatalist } from '../schedule.js';
 
 const enc = encodeURIComponent;
@@ -77,50 +77,30 @@ export function render(main, ctx) {
     return c ? c.name : `#${id}`;
   }
 
-  function focusTestid(testid) {
-    const el = main.querySelector(`[data-testid="${CSS.escape(testid)}"]`);
-    if (el) el.focus();
-  }
-
   function renderTable() {
-    preserveFocus(main, () => {
-      clear(tbody);
-      if (!state.loaded) {
-        tbody.append(h('tr', null, h('td', { colspan: '9', class: 'muted' }, t('common.loading'))));
-        return;
-      }
-      if (state.dialers.length === 0) {
-        tbody.append(h('tr', null, h('td', { colspan: '9', class: 'muted', dataset: { testid: 'dialers-empty' } }, t('dialers.empty'))));
-        return;
-      }
-      for (const d of state.dialers) tbody.append(row(d));
-    });
+    preserveFocus(main, () => fillTableBody(tbody, {
+      loaded: state.loaded, items: state.dialers, columns: 9, emptyText: t('dialers.empty'),
+      testids: { empty: 'dialers-empty' }, row,
+    }));
   }
 
   function row(d) {
     const busy = state.busy.has(d.id);
     const editingThis = form.editingId() === d.id;
-    let actions;
-    if (state.confirmDelete === d.id) {
-      actions = h('div', { class: 'confirm-inline', role: 'group', 'aria-label': t('dialers.delete') },
-        h('span', { class: 'confirm-text' }, t('dialers.confirmDelete', { name: d.name })),
-        h('button', { type: 'button', class: 'btn btn-small btn-danger', disabled: busy, dataset: { testid: `dialer-delete-confirm-${d.id}` }, onclick: () => remove(d) }, t('dialers.delete')),
-        h('button', {
-          type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: `dialer-delete-cancel-${d.id}` },
-          onclick: () => { state.confirmDelete = null; renderTable(); focusTestid(`dialer-delete-${d.id}`); },
-        }, t('common.cancel')));
-    } else {
-      actions = h('div', { class: 'cell-actions' },
-        h('button', {
-          type: 'button', class: 'btn btn-small', disabled: busy || editingThis, 'aria-label': `${t('dialers.edit')}: ${d.name}`,
-          dataset: { testid: `dialer-edit-${d.id}` }, onclick: () => { form.edit(d); form.focusFirst(); },
-        }, t('dialers.edit')),
-        h('button', {
-          type: 'button', class: 'btn btn-small', disabled: busy, 'aria-label': `${t('dialers.delete')}: ${d.name}`,
-          dataset: { testid: `dialer-delete-${d.id}` },
-          onclick: () => { state.confirmDelete = d.id; renderTable(); focusTestid(`dialer-delete-cancel-${d.id}`); },
-        }, t('dialers.delete')));
-    }
+    const confirming = state.confirmDelete === d.id;
+    const remover = deleteControl({
+      prefix: 'dialer', id: d.id, name: d.name, label: t('dialers.delete'),
+      confirmText: t('dialers.confirmDelete', { name: d.name }), busy, confirming,
+      onAsk: () => { state.confirmDelete = d.id; renderTable(); focusTestid(main, `dialer-delete-cancel-${d.id}`); },
+      onCancel: () => { state.confirmDelete = null; renderTable(); focusTestid(main, `dialer-delete-${d.id}`); },
+      onConfirm: () => remove(d),
+    });
+    const actions = confirming ? remover : h('div', { class: 'cell-actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-small', disabled: busy || editingThis, 'aria-label': `${t('dialers.edit')}: ${d.name}`,
+        dataset: { testid: `dialer-edit-${d.id}` }, onclick: () => { form.edit(d); form.focusFirst(); },
+      }, t('dialers.edit')),
+      remover);
     const campaigns = d.campaignIds || [];
     return h('tr', {
       class: editingThis ? 'row-selected' : null,
@@ -161,7 +141,7 @@ export function render(main, ctx) {
       state.busy.delete(d.id);
       if (ctx.isCurrent()) {
         renderTable();
-        if (state.dialers.some((x) => x.id === d.id)) focusTestid(`dialer-delete-${d.id}`);
+        if (state.dialers.some((x) => x.id === d.id)) focusTestid(main, `dialer-delete-${d.id}`);
         else focusEl(document.getElementById('dialers-list-title'));
       }
     }
@@ -302,7 +282,7 @@ export function render(main, ctx) {
       const id = editing && editing.id;
       reset();
       messages.clear();
-      if (id !== null) focusTestid(`dialer-edit-${id}`);
+      if (id !== null) focusTestid(main, `dialer-edit-${id}`);
     });
 
     /** The schedule to send, or undefined (omit), or null when the editor has errors (marked). */
@@ -365,7 +345,7 @@ export function render(main, ctx) {
         reset();
         formStatus.textContent = t(wasEditing ? 'dialers.saved' : 'dialers.created', { name: d.name });
         load();
-        if (wasEditing) focusTestid(`dialer-edit-${d.id}`);
+        if (wasEditing) focusTestid(main, `dialer-edit-${d.id}`);
       } catch (err) {
         if (!ctx.isCurrent() || err.status === 401) return;
         let text = errorText(err);

@@ -10,7 +10,7 @@
 import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field, preserveFocus } from '../components.js';
+import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
 
 const enc = encodeURIComponent;
 const providersApi = {
@@ -150,19 +150,11 @@ export function render(main, ctx) {
   }
 
   function renderTable() {
-    preserveFocus(main, () => {
-      clear(tbody);
-      if (!state.loaded) {
-        tbody.append(h('tr', null, h('td', { colspan: String(colCount), class: 'muted', dataset: { testid: 'providers-loading' } }, t('common.loading'))));
-        return;
-      }
-      if (state.providers.length === 0) {
-        tbody.append(h('tr', null, h('td', { colspan: String(colCount), class: 'muted', dataset: { testid: 'providers-empty' } },
-          canEdit ? t('providers.empty') : t('providers.emptyReadOnly'))));
-        return;
-      }
-      for (const p of state.providers) tbody.append(row(p));
-    });
+    preserveFocus(main, () => fillTableBody(tbody, {
+      loaded: state.loaded, items: state.providers, columns: colCount,
+      emptyText: canEdit ? t('providers.empty') : t('providers.emptyReadOnly'),
+      testids: { loading: 'providers-loading', empty: 'providers-empty' }, row,
+    }));
   }
 
   function defaultMarker(p) {
@@ -198,14 +190,16 @@ export function render(main, ctx) {
   function row(p) {
     const busy = state.busy.has(p.id);
     let actions = null;
-    if (canEdit && state.confirmDelete === p.id) {
-      actions = h('div', { class: 'confirm-inline', role: 'group', 'aria-label': t('providers.delete') },
-        h('span', { class: 'confirm-text' }, t('providers.confirmDelete', { name: p.name })),
-        h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { testid: `provider-delete-confirm-${p.id}` }, disabled: busy, onclick: () => remove(p) }, t('providers.delete')),
-        h('button', {
-          type: 'button', class: 'btn btn-small btn-ghost', dataset: { testid: `provider-delete-cancel-${p.id}` },
-          onclick: () => { state.confirmDelete = null; renderTable(); focusTestid(`provider-delete-${p.id}`); },
-        }, t('common.cancel')));
+    const confirming = state.confirmDelete === p.id;
+    const remover = deleteControl({
+      prefix: 'provider', id: p.id, name: p.name, label: t('providers.delete'),
+      confirmText: t('providers.confirmDelete', { name: p.name }), busy, confirming,
+      onAsk: () => { state.confirmDelete = p.id; renderTable(); focusTestid(main, `provider-delete-cancel-${p.id}`); },
+      onCancel: () => { state.confirmDelete = null; renderTable(); focusTestid(main, `provider-delete-${p.id}`); },
+      onConfirm: () => remove(p),
+    });
+    if (canEdit && confirming) {
+      actions = remover;
     } else if (canEdit) {
       const editingThis = form && form.editingId() === p.id;
       actions = h('div', { class: 'cell-actions' },
@@ -224,11 +218,7 @@ export function render(main, ctx) {
           disabled: busy, 'aria-label': `${t('providers.test')}: ${p.name}`,
           onclick: () => testDialog.open(p),
         }, t('providers.test')),
-        h('button', {
-          type: 'button', class: 'btn btn-small', dataset: { testid: `provider-delete-${p.id}` },
-          disabled: busy, 'aria-label': `${t('providers.delete')}: ${p.name}`,
-          onclick: () => { state.confirmDelete = p.id; renderTable(); focusTestid(`provider-delete-cancel-${p.id}`); },
-        }, t('providers.delete')));
+        remover);
     }
     return h('tr', {
       class: form && form.editingId() === p.id ? 'row-selected' : null,
@@ -245,10 +235,6 @@ export function render(main, ctx) {
     canEdit ? h('td', { class: 'cell-wrap' }, actions) : null);
   }
 
-  function focusTestid(testid) {
-    const el = main.querySelector(`[data-testid="${CSS.escape(testid)}"]`);
-    if (el) el.focus();
-  }
 
   async function withBusy(p, fn) {
     const active = document.activeElement;
@@ -264,7 +250,7 @@ export function render(main, ctx) {
       state.busy.delete(p.id);
       if (ctx.isCurrent()) {
         renderTable();
-        if (focusKey) focusTestid(focusKey);
+        if (focusKey) focusTestid(main, focusKey);
       }
     }
   }
@@ -302,7 +288,7 @@ export function render(main, ctx) {
       state.busy.delete(p.id);
       if (ctx.isCurrent()) {
         renderTable();
-        if (state.providers.some((x) => x.id === p.id)) focusTestid(`provider-delete-${p.id}`);
+        if (state.providers.some((x) => x.id === p.id)) focusTestid(main, `provider-delete-${p.id}`);
       }
     }
   }
@@ -524,7 +510,7 @@ export function render(main, ctx) {
       const id = fs.editing && fs.editing.id;
       reset();
       messages.clear();
-      if (id !== null) focusTestid(`provider-edit-${id}`);
+      if (id !== null) focusTestid(main, `provider-edit-${id}`);
     });
 
     /** Request body from the form; null (with the field marked) when a number is not one. */
@@ -610,7 +596,7 @@ export function render(main, ctx) {
         reset(); // also drops any typed secret from memory and the inputs
         formStatus.textContent = t(editing ? 'providers.saved' : 'providers.created', { name: r.provider.name });
         load();
-        if (editing) focusTestid(`provider-edit-${r.provider.id}`);
+        if (editing) focusTestid(main, `provider-edit-${r.provider.id}`);
       } catch (err) {
         if (!ctx.isCurrent() || err.status === 401) return;
         let text = errorText(err);
@@ -744,7 +730,7 @@ export function render(main, ctx) {
       const id = current && current.id;
       current = null;
       clear(result);
-      if (id !== null && ctx.isCurrent()) focusTestid(`provider-test-${id}`);
+      if (id !== null && ctx.isCurrent()) focusTestid(main, `provider-test-${id}`);
     });
 
     return {
