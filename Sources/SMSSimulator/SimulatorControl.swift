@@ -4,7 +4,8 @@ import Hummingbird
 /// The simulator's own endpoints under `/_sim`, for tests and demos:
 ///
 /// - `GET /_sim/messages[?to=…]`: `{"type","count","received","forgotten",
-///   "perDestination":{to: accepted count},"messages":[{seq,id,to,from,text,reference,outcome,time}]}`
+///   "perDestination":{to: accepted count},"messages":[{seq,id,to,from,text,reference,encoding,outcome,time}]}`
+///   (`encoding`: the data coding the send declared, `GSM-7` or `UCS-2`; null when the protocol has none)
 /// - `GET /_sim/stats`: counts of messages, credentials refused and webhooks.
 /// - `POST /_sim/reset`: forgets messages and counts (ids keep increasing).
 /// - `POST /_sim/inbound` with `{"from","to","text"}`: an inbound message now

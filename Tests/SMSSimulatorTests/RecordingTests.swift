@@ -62,6 +62,28 @@ import Testing
         }
     }
 
+    /// The data coding a send declared is kept, so a test can tell a UCS-2 send from a GSM-7 one.
+    @Test func declaredEncodingIsRecordedPerMessage() async throws {
+        let vonage = try Provider.nexmo.load()
+        try await RunningSimulator.with(Provider.nexmo.options()) { simulator in
+            _ = try await simulator.send(vonage.exchange("send.success").request)
+            _ = try await simulator.send(vonage.exchange("send.unicode.basic_auth").request)
+            let listing = try #require(try await simulator.get("/_sim/messages").json)
+            #expect(listing["messages.0.encoding"]?.text == "GSM-7")
+            #expect(listing["messages.1.encoding"]?.text == "UCS-2")
+        }
+        let dinstar = try Provider.dinstar.load()
+        try await RunningSimulator.with(Provider.dinstar.options()) { simulator in
+            _ = try await simulator.send(dinstar.exchange("send_sms.accepted").request)  // declares "unicode"
+            #expect(simulator.server.recorder.messages.first?.encoding == "UCS-2")
+        }
+        try await RunningSimulator.with(SimulatorOptions(type: .generic)) { simulator in
+            _ = try await send(simulator, to: "+5215500000001")
+            let listing = try #require(try await simulator.get("/_sim/messages").json)
+            #expect(listing["messages.0.encoding"] == .null)
+        }
+    }
+
     @Test func concurrentSendsAreEachRecordedOnce() async throws {
         try await RunningSimulator.with(SimulatorOptions(type: .generic)) { simulator in
             try await withThrowingTaskGroup(of: Int.self) { group in

@@ -45,8 +45,6 @@ const MAX_TEXT = 1600;
 const MAX_WRAP_UP = 500;
 const MAX_REASON = 100;
 const PRESENCE = ['available', 'paused', 'offline'];
-/** States of an outgoing message that may still change (the page re-reads the conversation until they settle). */
-const IN_FLIGHT = new Set(['queued', 'sending', 'sent', 'held']);
 
 /** A small built-in emoji set for the picker (no external library). */
 export const EMOJI = [
@@ -225,6 +223,7 @@ export function render(main, ctx) {
     detailError: null,
     notice: null,             // { key, params } shown over the open conversation (taken by another agent, …)
     closing: false,           // the wrap-up form is open
+    earlierOpen: false,       // the list of the client's earlier conversations is expanded
     busy: new Set(),          // 'send', 'accept', 'close', 'status', 'cancel-<id>'
     drafts: new Map(),        // conversation id -> { text, later, at }
     scheduled: new Map(),     // message id -> message
@@ -243,13 +242,12 @@ export function render(main, ctx) {
   let loadAgain = false;
   let eventsWhileLoading = false;
   let detailToken = 0;
-  let settleTimer = null;
-  let settleDelay = 0;
-  let settleSince = 0;
+  let detailLoading = false;  // a loadDetail() in flight
+  let detailDirty = false;    // an event arrived meanwhile: its answer may be older than the event
   let readInFlight = false;
 
   // ---- Header: live indicator, presence, new message ----------------------------------------
-  const liveText = h('span', { dataset: { testid: 'inbox-live-text' } }, t('dm.connecting'));
+  const liveText = h('span', { dataset: { testid: 'inbox-live-text' } }, t('inbox.connecting'));
   const live = h('p', { class: 'live-indicator', dataset: { testid: 'inbox-live', state: 'connecting' } },
     h('span', { class: 'live-dot', 'aria-hidden': 'true' }), liveText);
   const presence = buildPresence();
@@ -348,6 +346,8 @@ export function render(main, ctx) {
 
   async function loadDetail(id, { keepScroll = false } = {}) {
     const token = ++detailToken;
+    detailLoading = true;
+    detailDirty = false;
     try {
       const d = await inboxApi.conversation(id);
       if (!ctx.isCurrent() || token !== detailToken || state.selectedId !== id) return;
@@ -364,7 +364,6 @@ export function render(main, ctx) {
       state.detailError = null;
       renderThread({ keepScroll });
       markReadIfNeeded();
-      settleLater();
     } catch (err) {
       if (!ctx.isCurrent() || token !== detailToken) return;
       if (err.status === 404) {
@@ -377,6 +376,11 @@ export function render(main, ctx) {
         state.detailError = errorText(err);
       }
       renderThread();
+    } finally {
+      if (token === detailToken) {
+        detailLoading = false;
+        if (detailDirty && ctx.isCurrent() && state.selectedId === id) loadDetail(id, { keepScroll: true });
+      }
     }
   }
 
@@ -393,7 +397,9 @@ export function render(main, ctx) {
     else state.conversations.delete(c.id);
     if (state.detail && state.detail.conversation.id === c.id) {
       state.detail.conversation = c;
-      if (!belongsToMe(c) && c.state !== 'closed') state.notice = { key: 'inbox.noLongerYours' };
+      if (belongsToMe(c)) state.notice = null;
+      else if (c.state === 'assigned') state.notice = { key: 'inbox.taken' };
+      else if (c.state !== 'closed') state.notice = { key: 'inbox.noLongerYours' };
       renderThreadHead();
       renderComposerState();
     }
@@ -403,7 +409,6 @@ export function render(main, ctx) {
     if (state.detail && m.conversationId === state.detail.conversation.id) {
       state.detail.messages.set(m.id, m);
       renderMessages({ follow: true });
-      settleLater();
     }
     if (m.direction === 'out' && m.agentId === me) {
       if (m.state === 'scheduled') state.scheduled.set(m.id, m);
@@ -416,6 +421,7 @@ export function render(main, ctx) {
     return (data) => {
       if (!ctx.isCurrent()) return;
       if (loading) eventsWhileLoading = true;
+      if (detailLoading) detailDirty = true;
       handler(data);
     };
   }
@@ -457,12 +463,12 @@ export function render(main, ctx) {
       liveText.textContent = t('inbox.live');
       // First connection (events between the first load and the hello), or back after a drop.
       loadAll();
-      if (resumed || resync) messages.ok(t('dm.liveAgain'));
+      if (resumed || resync) messages.ok(t('inbox.liveAgain'));
     } else if (s === 'lost') {
-      liveText.textContent = t('dm.lost');
+      liveText.textContent = t('inbox.lost');
       messages.fail(t('inbox.liveLost'));
     } else {
-      liveText.textContent = t('dm.connecting');
+      liveText.textContent = t('inbox.connecting');
     }
   }));
 
@@ -476,7 +482,6 @@ export function render(main, ctx) {
   ctx.onLeave(() => {
     while (unsubscribe.length) unsubscribe.pop()();
     for (const id of timers) clearInterval(id);
-    if (settleTimer !== null) clearTimeout(settleTimer);
     document.removeEventListener('visibilitychange', onVisibility);
     newDialog.close();
   });
@@ -500,6 +505,7 @@ export function render(main, ctx) {
       const at = el.dataset.at;
       if (el.dataset.tick === 'wait') el.textContent = t('inbox.waiting', { time: duration(since(at, now)) });
       else if (el.dataset.tick === 'offer') el.textContent = t('inbox.offerLeft', { time: duration(-since(at, now)) });
+      else if (el.dataset.tick === 'accept') el.textContent = t('inbox.acceptWithin', { time: duration(-since(at, now)) });
     }
     for (const [id, m] of state.scheduled) {
       if (shownState(m, now) !== 'scheduled') { state.scheduled.delete(id); renderScheduled(); }
@@ -507,31 +513,6 @@ export function render(main, ctx) {
     for (const el of msgList.querySelectorAll('[data-scheduled-for]')) {
       if (Date.parse(el.dataset.scheduledFor) <= now) { renderMessages(); break; }
     }
-  }
-
-  /**
-   * While an outgoing message of the open conversation is on its way (queued, sending, sent and
-   * awaiting its delivery report), re-read the conversation now and then (2 s, doubling to 30 s,
-   * for at most 10 minutes), so its state settles on the page even where no live event reports it.
-   */
-  function settleLater() {
-    const d = state.detail;
-    const pending = d && [...d.messages.values()].some((m) => m.direction === 'out' && IN_FLIGHT.has(shownState(m)));
-    if (!pending) {
-      if (settleTimer !== null) { clearTimeout(settleTimer); settleTimer = null; }
-      settleDelay = 0;
-      return;
-    }
-    if (settleTimer !== null) return;
-    if (settleDelay === 0) { settleDelay = 2000; settleSince = Date.now(); }
-    if (Date.now() - settleSince > 600000) return;
-    const id = d.conversation.id;
-    settleTimer = setTimeout(() => {
-      settleTimer = null;
-      settleDelay = Math.min(30000, settleDelay * 2);
-      if (ctx.isCurrent() && state.selectedId === id && !document.hidden) loadDetail(id, { keepScroll: true });
-      else if (ctx.isCurrent()) settleLater();
-    }, settleDelay);
   }
 
   function announce(key, params) {
@@ -567,8 +548,6 @@ export function render(main, ctx) {
     state.detailError = null;
     state.notice = null;
     state.closing = false;
-    settleDelay = 0;
-    if (settleTimer !== null) { clearTimeout(settleTimer); settleTimer = null; }
     const draft = state.drafts.get(id);
     composer.setDraft(draft);
     renderList();
@@ -598,7 +577,8 @@ export function render(main, ctx) {
     const items = sortedConversations();
     const unread = items.filter((c) => c.unreadCount > 0).length;
     tabConv.textContent = t('inbox.tabConversations', { count: items.length });
-    document.title = unread > 0 ? `(${unread}) ${t('nav.inbox')} — ${t('app.name')}` : `${t('nav.inbox')} — ${t('app.name')}`;
+    const title = `${t('nav.inbox')} — ${t('app.name')}`;
+    document.title = unread > 0 ? t('inbox.titleUnread', { count: unread, title }) : title;
     listEl.setAttribute('aria-busy', String(!state.loaded));
     listEmpty.hidden = !state.loaded || items.length > 0;
     listEmpty.textContent = state.status && state.status.status === 'available' ? t('inbox.emptyAvailable') : t('inbox.emptyNotAvailable');
@@ -630,16 +610,17 @@ export function render(main, ctx) {
         unread ? h('span', { class: 'unread-badge', title: tCount('inbox.unread', c.unreadCount), dataset: { testid: `conv-unread-${c.id}` } },
           h('span', { 'aria-hidden': 'true' }, String(c.unreadCount)),
           h('span', { class: 'visually-hidden' }, tCount('inbox.unread', c.unreadCount))) : null,
-        h('span', { class: 'conv-time' }, shortTime(c.lastActivityAt))),
+        offer
+          ? h('span', { class: 'pill pill-offer', title: t('inbox.acceptWithin', { time: duration(-since(offer.expiresAt)) }),
+            dataset: { testid: `conv-offer-${c.id}`, tick: 'offer', at: offer.expiresAt } },
+          t('inbox.offerLeft', { time: duration(-since(offer.expiresAt)) }))
+          : h('span', { class: 'conv-time' }, shortTime(c.lastActivityAt))),
       h('span', { class: 'conv-line' },
         h('span', { class: 'conv-campaign', dataset: { testid: `conv-campaign-${c.id}` } }, c.campaignName),
-        offer
-          ? h('span', { class: 'pill pill-offer', dataset: { testid: `conv-offer-${c.id}`, tick: 'offer', at: offer.expiresAt } },
-            t('inbox.offerLeft', { time: duration(-since(offer.expiresAt)) }))
-          : c.waitingSince
-            ? h('span', { class: 'pill pill-wait', dataset: { testid: `conv-wait-${c.id}`, tick: 'wait', at: c.waitingSince } },
-              t('inbox.waiting', { time: duration(since(c.waitingSince)) }))
-            : null),
+        c.waitingSince
+          ? h('span', { class: 'pill pill-wait', dataset: { testid: `conv-wait-${c.id}`, tick: 'wait', at: c.waitingSince } },
+            t('inbox.waiting', { time: duration(since(c.waitingSince)) }))
+          : null),
       h('span', { class: 'conv-preview', dataset: { testid: `conv-preview-${c.id}` } }, preview)));
   }
 
@@ -733,6 +714,10 @@ export function render(main, ctx) {
   }
 
   function renderThreadHead() {
+    preserveFocus(threadHead, drawThreadHead);
+  }
+
+  function drawThreadHead() {
     const d = state.detail;
     const c = d ? d.conversation : state.conversations.get(state.selectedId);
     clear(threadHead);
@@ -761,8 +746,8 @@ export function render(main, ctx) {
           h('span', { dataset: { testid: 'thread-campaign' } }, c.campaignName),
           c.did ? h('span', null, t('inbox.toDid', { did: c.did })) : null,
           h('span', { class: `pill pill-state pill-${c.state}`, dataset: { testid: 'thread-state', state: c.state } }, stateLabel),
-          offer ? h('span', { class: 'pill pill-offer', dataset: { tick: 'offer', at: offer.expiresAt } },
-            t('inbox.offerLeft', { time: duration(-since(offer.expiresAt)) })) : null,
+          offer ? h('span', { class: 'pill pill-offer', dataset: { testid: 'thread-offer', tick: 'accept', at: offer.expiresAt } },
+            t('inbox.acceptWithin', { time: duration(-since(offer.expiresAt)) })) : null,
           c.waitingSince && c.state !== 'closed' ? h('span', { class: 'pill pill-wait', dataset: { testid: 'thread-wait', tick: 'wait', at: c.waitingSince } },
             t('inbox.waiting', { time: duration(since(c.waitingSince)) })) : null),
         earlierBlock(c)),
@@ -780,13 +765,16 @@ export function render(main, ctx) {
       return h('p', { class: 'thread-earlier-none muted', dataset: { testid: 'thread-earlier-none' } },
         c.previousConversationId ? t('inbox.earlierHidden') : t('inbox.firstConversation'));
     }
-    return h('details', { class: 'thread-earlier', dataset: { testid: 'thread-earlier' } },
-      h('summary', null, tCount('inbox.earlier', earlier.length)),
+    const details = h('details', { class: 'thread-earlier', open: state.earlierOpen, dataset: { testid: 'thread-earlier' } },
+      h('summary', { dataset: { testid: 'thread-earlier-toggle' } }, tCount('inbox.earlier', earlier.length)),
       h('ul', { class: 'earlier-list' }, earlier.map((e) => h('li', { dataset: { testid: `earlier-${e.id}` } },
         h('span', { class: 'earlier-when' }, fmt('dateTime').format(new Date(e.openedAt))),
         e.agentName ? h('span', null, e.agentName) : null,
         h('span', { class: 'muted' }, e.state === 'closed' ? (e.wrapUp ? t('inbox.earlierWrapUp', { wrapUp: e.wrapUp }) : t('inbox.stateClosed'))
           : t('inbox.earlierOpen'))))));
+    // The head is drawn again on every change of the conversation: keep it as the agent left it.
+    details.addEventListener('toggle', () => { state.earlierOpen = details.open; });
+    return details;
   }
 
   function nearBottom() {
@@ -1178,17 +1166,22 @@ export function render(main, ctx) {
       }
     }
 
+    renderCanned();
     return {
       el, textarea, laterInput,
       laterOpen: () => !later.hidden,
       focus() { if (!el.hidden) textarea.focus(); },
       setDraft(draft) {
+        emoji.close();
+        canned.close();
         textarea.value = draft ? draft.text : '';
         error.textContent = '';
         setLater(!!(draft && draft.later), draft ? draft.at : '', false);
       },
       setCanned(list) {
-        cannedItems = list || [];
+        const next = list || [];
+        if (JSON.stringify(next) === JSON.stringify(cannedItems)) return;
+        cannedItems = next;
         renderCanned();
       },
       setOfferNote(on) { note.hidden = !on; },
@@ -1243,6 +1236,7 @@ export function render(main, ctx) {
       noCampaigns, form);
     let busy = false;
     let campaigns = [];
+    let campaignsLoaded = false;
 
     function refresh() {
       const r = counter.update(text.value);
@@ -1308,10 +1302,11 @@ export function render(main, ctx) {
       el,
       setCampaigns(list) {
         campaigns = list.filter((c) => c.enabled);
+        campaignsLoaded = true;
         const keep = campaign.value;
         clear(campaign).append(...campaigns.map((c) => h('option', { value: String(c.id) }, c.name)));
         if (keep && campaigns.some((c) => String(c.id) === keep)) campaign.value = keep;
-        noCampaigns.hidden = campaigns.length > 0;
+        noCampaigns.hidden = !campaignsLoaded || campaigns.length > 0;
         refresh();
       },
       open(prefill = {}) {
