@@ -8,15 +8,23 @@ import SMSStore
 public enum ConversationViewer: Sendable, Equatable {
     /// An agent: their own conversations (assigned to them now or before) and those offered to them.
     case agent(Int64)
-    /// An admin or supervisor: every conversation. (A supervisor's scope per campaign, a later issue,
-    /// narrows this in `Inbox.canSee`.)
-    case staff(Int64?)
+    /// An admin (scope `.all`) or a supervisor (the campaigns an admin assigned them to): every
+    /// conversation of those campaigns, and nothing of the others.
+    case staff(Int64?, scope: CampaignScope = .all)
 
     /// The person, when there is one.
     public var userID: Int64? {
         switch self {
         case .agent(let id): id
-        case .staff(let id): id
+        case .staff(let id, _): id
+        }
+    }
+
+    /// The campaigns whose conversations staff may see; nil for an agent (whose scope is per conversation).
+    public var campaignScope: CampaignScope? {
+        switch self {
+        case .agent: nil
+        case .staff(_, let scope): scope
         }
     }
 }
@@ -48,10 +56,11 @@ public struct Inbox: Sendable {
 
     // MARK: reading
 
-    /// Whether `viewer` may see the conversation (the agent scope of SPEC A2).
+    /// Whether `viewer` may see the conversation: an agent their own (SPEC A2), staff those of the
+    /// campaigns in their scope (a supervisor: the campaigns assigned to them).
     public func canSee(_ item: ConversationListItem, _ viewer: ConversationViewer) -> Bool {
         switch viewer {
-        case .staff: true
+        case .staff(_, let scope): scope.allows(item.conversation.campaignID)
         case .agent(let id): item.conversation.agentID == id || item.offers.contains { $0.userID == id }
         }
     }
@@ -105,7 +114,9 @@ public struct Inbox: Sendable {
         }
         let body = try Self.validText(text)
         try Self.validSchedule(sendAt, now: now)
-        guard let userID = viewer.userID else { throw ConversationError.notMember(campaignID: campaignID) }
+        guard let userID = viewer.userID, viewer.campaignScope?.allows(campaignID) ?? true else {
+            throw ConversationError.notMember(campaignID: campaignID)
+        }
         guard let campaign = try await storage.campaigns.campaign(id: campaignID) else {
             throw ConversationError.invalid(field: "campaignId", message: "campaign \(campaignID) does not exist")
         }
@@ -142,6 +153,9 @@ public struct Inbox: Sendable {
         }
         var agentID: Int64?
         if case .agent(let id) = viewer { agentID = id }
+        if case .staff(_, let scope) = viewer, scope != .all {
+            _ = try await conversation(conversationID, for: viewer, at: now)  // not one of their campaigns: not found
+        }
         let closed = try await storage.conversations.close(conversationID: conversationID, agentID: agentID,
                                                            reason: reason?.isEmpty == false ? reason : nil, at: now)
         await events.closed(closed, at: now)
@@ -162,6 +176,10 @@ public struct Inbox: Sendable {
                        at now: Date = Date()) async throws -> ConversationMessage {
         var agentID: Int64?
         if case .agent(let id) = viewer { agentID = id }
+        if case .staff(_, let scope) = viewer, scope != .all {
+            guard let message = try await storage.conversations.message(id: messageID), let campaignID = message.campaignID,
+                  scope.allows(campaignID) else { throw ConversationError.notFound("message \(messageID)") }
+        }
         let message = try await storage.conversations.cancelOutgoing(messageID: messageID, agentID: agentID,
                                                                      reason: "cancelled by \(actorName)", at: now)
         if let conversationID = message.conversationID {
@@ -174,7 +192,8 @@ public struct Inbox: Sendable {
     public func scheduled(for viewer: ConversationViewer, at now: Date = Date()) async throws -> [ConversationMessage] {
         switch viewer {
         case .agent(let id): try await storage.conversations.scheduled(agentID: id, at: now)
-        case .staff: try await storage.conversations.scheduled(agentID: nil, at: now)
+        case .staff(_, let scope):
+            try await storage.conversations.scheduled(agentID: nil, at: now).filter { $0.campaignID.map(scope.allows) ?? (scope == .all) }
         }
     }
 

@@ -113,7 +113,9 @@ public struct SMSDeskApp: Sendable {
         CampaignController(storage: storage).addRoutes(to: routes)
         let inbox = Inbox(storage: storage, router: router, intake: SpoolIntake(storage: storage))
         ConversationController(storage: storage, inbox: inbox).addRoutes(to: routes)
+        SearchController(storage: storage).addRoutes(to: routes)
         AgentController(storage: storage, inbox: inbox).addRoutes(to: routes)
+        MonitorController(storage: storage, inbox: inbox).addRoutes(to: routes)
         OperationsController(storage: storage, registry: registry, openAPI: { document.withLockedValue { $0 } }).addRoutes(to: routes)
         let openAPI = try OpenAPIDocument.build(routes: routes.declared, version: SMSDeskVersion.current)
         document.withLockedValue { $0 = openAPI }

@@ -204,6 +204,8 @@ public protocol CampaignStore: Sendable {
     /// Replaces the members: `userID`s in the admin's order, each with a penalty.
     func setMembers(campaignID: Int64, _ members: [(userID: Int64, penalty: Int)], at: Date) async throws
     func setSupervisors(campaignID: Int64, _ userIDs: [Int64], at: Date) async throws
+    /// The campaigns the user is a supervisor of (what a supervisor may see, SPEC S4).
+    func supervisedCampaignIDs(userID: Int64) async throws -> [Int64]
     /// Replaces the canned responses, in order: a response with the `id` of one of the campaign's keeps
     /// that id, one with id 0 is added, and the campaign's others are removed. Returns them as stored.
     @discardableResult
@@ -484,6 +486,11 @@ struct SQLCampaignStore: CampaignStore {
             }
             try await tx.query(insert)
         }
+    }
+
+    func supervisedCampaignIDs(userID: Int64) async throws -> [Int64] {
+        try await db.query("SELECT campaign_id FROM campaign_supervisors WHERE user_id = \(userID) ORDER BY campaign_id")
+            .map { try $0.int("campaign_id") }
     }
 
     func setCannedResponses(campaignID: Int64, _ responses: [CannedResponse], at: Date) async throws -> [CannedResponse] {

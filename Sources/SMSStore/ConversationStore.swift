@@ -291,12 +291,16 @@ public struct ConversationFilter: Sendable, Equatable {
     public var agentID: Int64?
     /// Part of the client number.
     public var number: String?
+    /// The campaigns the caller may see (a supervisor: those assigned to them).
+    public var scope: CampaignScope
 
-    public init(campaignID: Int64? = nil, states: [ConversationState] = [], agentID: Int64? = nil, number: String? = nil) {
+    public init(campaignID: Int64? = nil, states: [ConversationState] = [], agentID: Int64? = nil, number: String? = nil,
+                scope: CampaignScope = .all) {
         self.campaignID = campaignID
         self.states = states
         self.agentID = agentID
         self.number = number
+        self.scope = scope
     }
 }
 
@@ -414,6 +418,10 @@ public protocol ConversationStore: Sendable {
     func inbox(agentID: Int64, at: Date) async throws -> [ConversationListItem]
     /// Conversations matching `filter`, newest first; `beforeID` pages.
     func list(_ filter: ConversationFilter, limit: Int, beforeID: Int64?, at: Date) async throws -> [ConversationListItem]
+    /// SPEC S4: the conversations `search` matches, newest first; `beforeID` pages.
+    func search(_ search: ConversationSearch, limit: Int, beforeID: Int64?, at: Date) async throws -> [ConversationListItem]
+    /// The same conversations as `search`, each with all its messages (oldest first), for the CSV export.
+    func transcripts(_ search: ConversationSearch, limit: Int, beforeID: Int64?) async throws -> [ConversationTranscript]
     /// A conversation's messages, oldest first.
     func messages(conversationID: Int64) async throws -> [ConversationMessage]
     func message(id: Int64) async throws -> ConversationMessage?

@@ -238,6 +238,13 @@ struct SQLConversationStore: ConversationStore {
                 INSERT INTO opt_out_events (number, campaign_id, keyword, action, message_id, at)
                 VALUES (\(number), \(dncrCampaign), \(word), 'opt_out', \(message.id), \(at))
                 """)
+            // The open conversations it applies to record when the client opted out (an abandon in the metrics,
+            // docs/metrics.md); they stay open with their agent.
+            let campaigns: SQL = scope == .all ? "" : " AND campaign_id = \(campaignID)"
+            try await tx.query("""
+                UPDATE conversations SET opted_out_at = \(at)
+                WHERE client_number IN \(list: ClientNumber.equivalents(number)) AND closed_at IS NULL AND opted_out_at IS NULL\(campaigns)
+                """)
             details = "keyword \(word) to campaign \(campaignID): opted out of " + (scope == .all ? "all campaigns" : "campaign \(campaignID)")
                 + (changed ? "" : " (already on the DNCR)")
         case .optIn(let word):
@@ -668,6 +675,10 @@ struct SQLConversationStore: ConversationStore {
 
     func list(_ filter: ConversationFilter, limit: Int, beforeID: Int64?, at: Date) async throws -> [ConversationListItem] {
         var conditions: SQL = "c.id < \(beforeID ?? Int64.max)"
+        if case .only(let campaigns) = filter.scope {
+            guard !campaigns.isEmpty else { return [] }
+            conditions += " AND c.campaign_id IN \(list: campaigns.sorted())"
+        }
         if let campaign = filter.campaignID { conditions += " AND c.campaign_id = \(campaign)" }
         if !filter.states.isEmpty { conditions += " AND c.state IN \(list: filter.states.map(\.rawValue))" }
         if let agent = filter.agentID { conditions += " AND c.agent_id = \(agent)" }

@@ -19,6 +19,7 @@ public struct Storage: Sendable {
     public let settings: any SettingsStore
     public let liveEvents: any LiveEventStore
     public let conversations: any ConversationStore
+    public let supervision: any SupervisionStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -36,6 +37,7 @@ public struct Storage: Sendable {
         settings = SQLSettingsStore(db: database)
         liveEvents = SQLLiveEventStore(db: database)
         conversations = SQLConversationStore(db: database)
+        supervision = SQLSupervisionStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

@@ -232,8 +232,9 @@ struct ConversationAPITests {
             let still = try #require(try await app.storage.conversations.item(id: Int64(id), at: Date()))
             #expect(still.conversation.state == .assigned && still.conversation.agentID == ana.user.id && still.conversation.unreadCount == 0)
 
-            // A supervisor reads it and the queue, but does not write in an agent's conversation; staff may close it.
-            let (_, sup) = try await app.signIn(client, username: "sup", role: .supervisor)
+            // A supervisor of the campaign reads it and the queue, but does not write in an agent's conversation; staff may close it.
+            let (supUser, sup) = try await app.signIn(client, username: "sup", role: .supervisor)
+            try await app.storage.campaigns.setSupervisors(campaignID: f.campaign.id, [supUser.id], at: Date())
             #expect(try await f.call("/api/v1/conversations/\(id)", .get, as: sup).status == .ok)
             #expect(try await f.call("/api/v1/conversations/\(id)/history", .get, as: sup).status == .ok)
             let listed = try await f.call("/api/v1/conversations?state=open&campaignId=\(f.campaign.id)", .get, as: sup)

@@ -66,6 +66,8 @@ let expectedAccess: [String: Access] = [
     "POST /api/v1/conversations": .people,
     "GET /api/v1/conversations/{id}": .people,
     "GET /api/v1/conversations/{id}/history": .people,
+    "GET /api/v1/search/conversations": .staff,
+    "GET /api/v1/search/conversations.csv": .staff,
     "POST /api/v1/conversations/{id}/messages": .people,
     "POST /api/v1/conversations/{id}/accept": .people,
     "POST /api/v1/conversations/{id}/close": .people,
@@ -75,6 +77,18 @@ let expectedAccess: [String: Access] = [
     "GET /api/v1/agent/campaigns": .people,
     "GET /api/v1/scheduled-messages": .people,
     "DELETE /api/v1/scheduled-messages/{id}": .people,
+    "GET /api/v1/monitor/campaigns": .staff,
+    "GET /api/v1/monitor/campaigns/{id}": .staff,
+    "GET /api/v1/monitor/campaigns/{id}/metrics": .staff,
+    "GET /api/v1/monitor/agents/{id}": .staff,
+    "POST /api/v1/monitor/agents/{id}/pause": .staff,
+    "POST /api/v1/monitor/agents/{id}/disconnect": .staff,
+    "GET /api/v1/monitor/agents/{id}/chat": .staff,
+    "POST /api/v1/monitor/agents/{id}/chat": .staff,
+    "GET /api/v1/monitor/conversations/{id}": .staff,
+    "POST /api/v1/monitor/conversations/{id}/takeover": .staff,
+    "GET /api/v1/agent/chat": .roles([.agent]),
+    "POST /api/v1/agent/chat": .roles([.agent]),
 ]
 
 func key(_ method: String, _ path: String) -> String { "\(method) \(RouteAudit.normalise(path))" }

@@ -91,14 +91,14 @@ struct AgentController {
     }
 
     @Sendable func scheduled(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationController.MessageList> {
-        let viewer = try ConversationController.viewer(context)
+        let viewer = try await ConversationController.viewer(context, storage: storage)
         let now = Date()
         let messages = try await inbox.scheduled(for: viewer, at: now)
         return JSONResponse(ConversationController.MessageList(messages: messages.map { MessageView($0, now: now) }))
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessageEnvelope> {
-        let viewer = try ConversationController.viewer(context)
+        let viewer = try await ConversationController.viewer(context, storage: storage)
         let (principal, _) = try context.requireUser()
         let now = Date()
         let message = try await inbox.cancel(messageID: try ConversationController.id(context), by: viewer,

@@ -8,9 +8,10 @@ import SMSStore
 /// (scheduled or not), offers, wrap-up, and new interactions.
 ///
 /// Agent scope: an agent sees and acts on only their own conversations (assigned to them, now or
-/// before) and those offered to them; any other answers 404, as if it did not exist. Admins and
-/// supervisors read every conversation (the per-campaign supervisor scope of a later issue belongs
-/// in `Inbox.canSee`) and close any open one, but only a conversation's own agent writes in it.
+/// before) and those offered to them; any other answers 404, as if it did not exist. Admins read every
+/// conversation, supervisors those of the campaigns assigned to them (`Inbox.canSee`; others answer
+/// 404, and naming another campaign in a list's filter 403); both close any open one they see, but
+/// only a conversation's own agent writes in it.
 struct ConversationController {
     let storage: Storage
     let inbox: Inbox
@@ -140,20 +141,21 @@ struct ConversationController {
     // MARK: handlers
 
     @Sendable func inboxList(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationList> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let now = Date()
         var agentID = viewer.userID ?? 0
         if case .staff = viewer, let text = request.uri.queryParameters["agentId"] {
             guard let id = Int64(String(text)) else { throw APIError.validation(field: "agentId", "agentId must be a number") }
             agentID = id
         }
-        let items = try await inbox.inbox(of: agentID, at: now)
+        let items = try await inbox.inbox(of: agentID, at: now).filter { inbox.canSee($0, viewer) }
         return JSONResponse(ConversationList(conversations: items.map { ConversationView($0, now: now) }))
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationList> {
         let q = request.uri.queryParameters
-        var filter = ConversationFilter()
+        let scope = try await Self.viewer(context, storage: storage).campaignScope ?? .only([])
+        var filter = ConversationFilter(scope: scope)
         if let state = q["state"].map(String.init), !state.isEmpty {
             if state == "open" {
                 filter.states = ConversationState.open
@@ -163,7 +165,7 @@ struct ConversationController {
                 throw APIError.validation(field: "state", "state must be open, queued, offered, assigned or closed")
             }
         }
-        filter.campaignID = try Self.number(q["campaignId"], field: "campaignId")
+        filter.campaignID = try Self.campaign(q["campaignId"], in: scope)
         filter.agentID = try Self.number(q["agentId"], field: "agentId")
         filter.number = q["number"].map(String.init)
         let limit = min(500, max(1, Int(try Self.number(q["limit"], field: "limit") ?? 100)))
@@ -174,7 +176,7 @@ struct ConversationController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationDetail> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let now = Date()
         let item = try await inbox.conversation(try Self.id(context), for: viewer, at: now)
         let messages = try await storage.conversations.messages(conversationID: item.conversation.id)
@@ -187,7 +189,7 @@ struct ConversationController {
     }
 
     @Sendable func history(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessageList> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let now = Date()
         let item = try await inbox.conversation(try Self.id(context), for: viewer, at: now)
         let q = request.uri.queryParameters
@@ -199,7 +201,7 @@ struct ConversationController {
     }
 
     @Sendable func reply(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<SentMessage> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let id = try Self.id(context)
         let input = try await request.decodeJSON(ReplyInput.self, context: context)
         let now = Date()
@@ -208,7 +210,7 @@ struct ConversationController {
     }
 
     @Sendable func start(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<SentMessage> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let input = try await request.decodeJSON(StartInput.self, context: context)
         guard let campaignID = input.campaignId else { throw APIError.validation(field: "campaignId", "campaignId is required") }
         guard let number = input.number else { throw APIError.validation(field: "number", "number is required") }
@@ -219,7 +221,7 @@ struct ConversationController {
     }
 
     @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationEnvelope> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let id = try Self.id(context)
         guard let userID = viewer.userID else { throw APIError.notFound("conversation \(id) not found") }
         let now = Date()
@@ -228,7 +230,7 @@ struct ConversationController {
     }
 
     @Sendable func close(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationEnvelope> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let id = try Self.id(context)
         let input = try await Self.optionalBody(CloseInput.self, request, context) ?? CloseInput()
         let now = Date()
@@ -237,7 +239,7 @@ struct ConversationController {
     }
 
     @Sendable func markRead(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationEnvelope> {
-        let viewer = try Self.viewer(context)
+        let viewer = try await Self.viewer(context, storage: storage)
         let now = Date()
         let read = try await inbox.markRead(try Self.id(context), by: viewer, at: now)
         return JSONResponse(ConversationEnvelope(conversation: try await view(read.id, at: now)))
@@ -254,14 +256,30 @@ struct ConversationController {
         return ConversationView(item, now: now)
     }
 
-    /// The caller as the inbox sees them: an agent, or staff (admin, supervisor).
-    static func viewer(_ context: AppRequestContext) throws -> ConversationViewer {
+    /// The caller as the inbox sees them: an agent, an admin (every campaign) or a supervisor (the campaigns
+    /// an admin assigned them to, and nothing else).
+    static func viewer(_ context: AppRequestContext, storage: Storage) async throws -> ConversationViewer {
         let (principal, user) = try context.requireUser()
-        return principal.role == .agent ? .agent(user.id) : .staff(user.id)
+        switch principal.role {
+        case .agent: return .agent(user.id)
+        case .admin: return .staff(user.id)
+        case .supervisor: return .staff(user.id, scope: .only(Set(try await storage.campaigns.supervisedCampaignIDs(userID: user.id))))
+        case .integration: throw APIError.forbidden
+        }
     }
 
     static func id(_ context: AppRequestContext) throws -> Int64 {
         guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.validation(field: "id", "id must be a number") }
+        return id
+    }
+
+    /// The `campaignId` filter of a staff list; 403 for a campaign outside the caller's scope (a supervisor
+    /// asking for a campaign not assigned to them).
+    static func campaign(_ text: Substring?, in scope: CampaignScope) throws -> Int64? {
+        guard let id = try number(text, field: "campaignId") else { return nil }
+        guard scope.allows(id) else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "campaign \(id) is not one of your campaigns", field: "campaignId")
+        }
         return id
     }
 

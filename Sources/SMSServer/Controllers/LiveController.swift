@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import SMSConversations
 import SMSLive
 import SMSStore
 
@@ -25,8 +26,9 @@ import SMSStore
 /// - `{"type":"pong"}` answering the client's `{"type":"ping"}`.
 ///
 /// The server also sends WebSocket pings (and drops a peer that does not
-/// answer), re-checks the session every `sessionCheck` and on each client
-/// ping (close code 4001 when it ended), and drops a client that falls more
+/// answer), re-checks the session every `sessionCheck`, on each client
+/// ping and at once on a `session.ended` event for its person (close code
+/// 4001 when it ended; that event is not forwarded), and drops a client that falls more
 /// than `bufferLimit` events behind (close code 4008, or the connection is
 /// closed when its writes no longer progress): it reconnects with its last
 /// `seq` and catches up from the store.
@@ -97,7 +99,19 @@ struct LiveController {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
-                        for try await event in subscription { try await outbound.write(.text(LiveMessage.event(event))) }
+                        for try await event in subscription {
+                            // Someone ended this person's sessions (e.g. a supervisor's disconnect): close at once
+                            // if this socket's session is one of them, without waiting for the periodic check.
+                            if event.topic == ConversationEvents.sessionEnded {
+                                guard await stillSignedIn(request, as: principal) else {
+                                    logger.debug("live socket closed: the session was ended")
+                                    try await outbound.close(.unknown(Self.sessionEndedCode), reason: "session ended")
+                                    return
+                                }
+                                continue
+                            }
+                            try await outbound.write(.text(LiveMessage.event(event)))
+                        }
                     } catch LiveSubscriptionError.tooSlow {
                         logger.notice("live socket too slow: closed")
                         try await outbound.close(.unknown(Self.tooSlowCode), reason: "too slow")

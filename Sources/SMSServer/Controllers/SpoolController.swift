@@ -208,7 +208,7 @@ struct SpoolController {
                     m.providerMessageID ?? "", m.errorCode ?? "", m.errorText ?? "", iso.string(from: m.createdAt),
                     m.sentAt.map(iso.string) ?? "", m.deliveredAt.map(iso.string) ?? "",
                 ]
-                lines.append(cells.map(Self.csvCell).joined(separator: ";"))
+                lines.append(SpreadsheetCSV.row(cells))
             }
             guard page.count == 1000, let last = page.last else { break }
             before = last.id
@@ -217,14 +217,5 @@ struct SpoolController {
                                 body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\r\n") + "\r\n")))
         response.headers[.contentDisposition] = "attachment; filename=\"spool-report.csv\""
         return response
-    }
-
-    static func csvCell(_ value: String) -> String {
-        var v = value
-        if let first = v.first, "=+-@\t\r".contains(first) { v = "'" + v }
-        if v.contains(where: { $0 == ";" || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            v = "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return v
     }
 }

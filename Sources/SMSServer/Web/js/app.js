@@ -15,6 +15,8 @@ import { render as renderDialers } from './views/dialers.js';
 import { render as renderCampaigns } from './views/campaigns.js';
 import { render as renderDialerMonitor } from './views/dialer-monitor.js';
 import { render as renderInbox } from './views/inbox.js';
+import { render as renderMonitor } from './views/monitor.js';
+import { render as renderSearch } from './views/search.js';
 import { renderUnavailable, renderNoAccess } from './views/placeholder.js';
 
 const ADMIN = 'admin';
@@ -29,9 +31,9 @@ const ROUTES = {
   dialers: { titleKey: 'nav.dialers', roles: [ADMIN], view: renderDialers },
   users: { titleKey: 'nav.users', roles: [ADMIN], view: renderUsers },
   apikeys: { titleKey: 'nav.apikeys', roles: [ADMIN], view: renderApiKeys },
-  monitor: { titleKey: 'nav.monitor', roles: [ADMIN, SUPERVISOR] },
+  monitor: { titleKey: 'nav.monitor', roles: [ADMIN, SUPERVISOR], view: renderMonitor },
   'dialer-monitor': { titleKey: 'nav.dialerMonitor', roles: [ADMIN, SUPERVISOR], view: renderDialerMonitor },
-  search: { titleKey: 'nav.search', roles: [ADMIN, SUPERVISOR] },
+  search: { titleKey: 'nav.search', roles: [ADMIN, SUPERVISOR], view: renderSearch },
   inbox: { titleKey: 'nav.inbox', roles: [AGENT], view: renderInbox },
 };
 

@@ -21,6 +21,7 @@ import { t, locale } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, preserveFocus } from '../components.js';
 import { analyze, characterCount, textToSend, UCS2 } from '../smstext.js';
+import { attachSupervision } from './agent-supervision.js';
 
 const enc = encodeURIComponent;
 const inboxApi = {
@@ -473,6 +474,7 @@ export function render(main, ctx) {
   }));
 
   loadAll();
+  ctx.onLeave(attachSupervision(root, ctx)); // supervisor chat and notices (SPEC S3)
 
   // Waiting times and offer countdowns tick; expired offers leave; scheduled replies become queued.
   timers.push(setInterval(tick, 1000));
