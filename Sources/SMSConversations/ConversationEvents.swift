@@ -179,7 +179,7 @@ public struct ConversationEvents: Sendable {
     }
 
     /// The person's sessions were ended: their sockets, on every node, check theirs and close.
-    func sessionEnded(of userID: Int64, at now: Date) async {
+    public func sessionEnded(of userID: Int64, at now: Date) async {
         guard let bus else { return }
         struct Empty: Encodable {}
         do {

@@ -81,7 +81,6 @@ public struct SMSDeskApp: Sendable {
         let accounts = Accounts(storage: storage, bcryptCost: config.bcryptCost)
         let document = NIOLockedValueBox(Data())
         try await AuthController(storage: storage, config: config).addRoutes(to: routes)
-        UserController(storage: storage, accounts: accounts).addRoutes(to: routes)
         APIKeyController(storage: storage, accounts: accounts).addRoutes(to: routes)
         let urls = WebhookURLs(publicURL: config.publicURL)
         let events = try await EventBus(store: storage.liveEvents)
@@ -93,6 +92,7 @@ public struct SMSDeskApp: Sendable {
                                         logger: logger)
         let inbound = InboundPipeline(storage: storage, router: router, logger: logger)
         let conversationEvents = ConversationEvents(bus: events, storage: storage, logger: logger)
+        UserController(storage: storage, events: conversationEvents, accounts: accounts).addRoutes(to: routes)
         let notice = ConversationDeliveryNotice { await conversationEvents.deliveryChanged(spoolIDs: $0) }
         let reports = DeliveryReportIntake(storage: storage, logger: logger, progress: progress, notice: notice)
         let catalog = dependencies.catalog ?? .standard(simulatorSink: { id in

@@ -260,6 +260,22 @@ struct LiveSocketTests {
         }
     }
 
+    @Test("an admin ending a user's sessions closes that user's socket at once, without waiting for a check")
+    func endingSessionsClosesSocketsAtOnce() async throws {
+        try await TestApp.with(live: true) { app, client in
+            let port = try #require(client.port)
+            let (_, admin) = try await app.signIn(client, username: "root", role: .admin)
+            let (agent, agentCredential) = try await app.signIn(client, username: "ana", role: .agent)
+            let socket = LiveSocketClient.connect(port: port, credential: agentCredential)
+            _ = try await socket.waitForStart()
+            let ended = try await client.executeJSON("/api/v1/users/\(agent.id)/sessions/end", method: .post, as: admin)
+            #expect(ended.status == .noContent, "\(ended.text)")
+            // No ping from the client: only the session.ended event can close it this soon (the check runs every 15 s).
+            let closed = try await socket.result(within: 10).get()
+            #expect(closed?.closeCode == .unknown(4001))
+        }
+    }
+
     @Test("a client whose sequence number is older than the events kept is told to resync")
     func resyncAfterPruning() async throws {
         try await TestApp.with(live: true) { app, client in

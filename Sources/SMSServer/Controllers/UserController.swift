@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
+import SMSConversations
 import SMSStore
 
 /// The admin's user management: list, create, change role, disable, reset
 /// password, end sessions. Every change is written to the audit log.
 struct UserController {
     let storage: Storage
+    /// Tells the ended sessions' live sockets to close at once (`session.ended`).
+    var events: ConversationEvents = .disabled
     let accounts: Accounts
 
     struct CreateRequest: Decodable {
@@ -107,6 +110,7 @@ struct UserController {
         let user = try await storage.users.update(id: id, changes, at: Date())
         if changes.disabled == true {
             try await storage.sessions.deleteAll(userID: id)
+            await events.sessionEnded(of: id, at: Date())
         }
         var details: [String] = []
         if let role = changes.role { details.append("role=\(role.rawValue)") }
@@ -119,6 +123,7 @@ struct UserController {
     @Sendable func resetPassword(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<NewPassword> {
         let id = try Self.id(context)
         let password = try await accounts.resetPassword(userID: id)
+        await events.sessionEnded(of: id, at: Date())
         try await audit(context, "user.reset_password", user: id)
         return JSONResponse(NewPassword(password: password))
     }
@@ -127,6 +132,7 @@ struct UserController {
         let id = try Self.id(context)
         guard try await storage.users.user(id: id) != nil else { throw APIError.notFound("user \(id) does not exist") }
         let ended = try await storage.sessions.deleteAll(userID: id)
+        await events.sessionEnded(of: id, at: Date())
         try await audit(context, "user.end_sessions", user: id, details: "ended=\(ended)")
         return NoContent()
     }
