@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "SMSStorePostgres",
             dependencies: [
-                "SMSStore",
+                "SMSStore", "SMSLive",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "SMSServerTests",
             dependencies: [
-                "SMSServer", "SMSStore", "SMSLive",
+                "SMSServer", "SMSStore", "SMSLive", "SMSStorePostgres",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,5 +1,6 @@
 import Foundation
 import SMSCore
+import SMSStore
 
 /// How the dialer engine behaves; one value per process, from the server's configuration.
 public struct DispatchPolicy: Sendable {
@@ -26,12 +27,16 @@ public struct DispatchPolicy: Sendable {
     public var idlePause: Duration
     /// This process's name in leases and histories.
     public var node: String
+    /// Whether providers' rate limits and dialers' intervals are kept in the database, shared by every node
+    /// (`RateLimitStore`), instead of in this process. nil: shared on PostgreSQL (several nodes), local on SQLite.
+    public var sharedRateLimits: Bool?
 
     public init(claimBatch: Int = 50, lease: TimeInterval = 60, maxAttempts: Int = 5, backoffBase: TimeInterval = 5,
                 backoffMax: TimeInterval = 600, failoverAfter: Int = 5, failbackAfter: TimeInterval = 300,
                 defaultConcurrency: Int = 32,
                 quietHoursAllowed: (start: LocalTime, end: LocalTime)? = DispatchPolicy.defaultQuietHours,
-                idlePause: Duration = .milliseconds(250), node: String = DispatchPolicy.defaultNodeName) {
+                idlePause: Duration = .milliseconds(250), node: String = DispatchPolicy.defaultNodeName,
+                sharedRateLimits: Bool? = nil) {
         self.claimBatch = claimBatch
         self.lease = lease
         self.maxAttempts = maxAttempts
@@ -43,6 +48,7 @@ public struct DispatchPolicy: Sendable {
         self.quietHoursAllowed = quietHoursAllowed
         self.idlePause = idlePause
         self.node = node
+        self.sharedRateLimits = sharedRateLimits
     }
 
     /// Bulk messages go out between 08:00 and 21:00 in the recipient's time zone.
@@ -63,8 +69,55 @@ public struct DispatchPolicy: Sendable {
     }
 }
 
+/// Gives the go-ahead for one send at a time, pacing them.
+protocol Pacer: Sendable {
+    /// Waits until the next send may go.
+    func take() async throws
+}
+
+/// Paces sends under a rate limit shared by every node (`RateLimitStore`): reserves slots in blocks of
+/// about half a second's worth (one database round trip per block, at most `planned` slots in all) and
+/// waits for each slot on this process's monotonic clock. A slot later than `deadline` is not waited for:
+/// `take` throws `PastDeadline` (the caller gives the rest of its batch back).
+actor SharedRatePacer: Pacer {
+    struct PastDeadline: Error {}
+    private let deadline: ContinuousClock.Instant?
+    private let store: any RateLimitStore
+    private let name: String
+    private let rate: Double
+    private let burst: Double
+    private var remaining: Int
+    private var grant = RateGrant(count: 0, delay: 0, interval: 0)
+    private var anchor = ContinuousClock.now
+    private var used = 0
+
+    init(store: any RateLimitStore, name: String, rate: Double, burst: Double, planned: Int,
+         deadline: ContinuousClock.Instant? = nil) {
+        self.deadline = deadline
+        self.store = store
+        self.name = name
+        self.rate = rate
+        self.burst = burst
+        remaining = planned
+    }
+
+    func take() async throws {
+        if used >= grant.count {
+            let block = max(1, min(remaining, Int((rate / 2).rounded(.up))))
+            let granted = try await store.reserve(name, count: block, ratePerSecond: rate, burst: burst)
+            (grant, anchor, used) = (granted, .now, 0)
+        }
+        let wait = grant.wait(forSlot: used)
+        used += 1
+        remaining -= 1
+        let slot = anchor + .microseconds(Int64(wait * 1_000_000))
+        if let deadline, slot > deadline { throw PastDeadline() }
+        if wait > 0 { try await Task.sleep(until: slot, clock: .continuous) }
+    }
+}
+
 /// A token bucket: `rate` tokens per second, up to `burst` saved.
-actor TokenBucket {
+actor TokenBucket: Pacer {
     private let rate: Double
     private let burst: Double
     private var tokens: Double

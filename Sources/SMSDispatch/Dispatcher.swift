@@ -106,7 +106,9 @@ struct DialerWorker: Sendable {
         var logger = self.logger
         logger[metadataKey: "dialer"] = "\(dialer.id)"
         let schedule = DialerSchedule.parse(dialer.schedule)
-        let interval = dialer.intervalMs > 0 ? TokenBucket(rate: 1000 / Double(dialer.intervalMs), burst: 1) : nil
+        // Shared limits (several nodes on PostgreSQL) are reserved per batch in `process`; local ones live here.
+        let shared = policy.sharedRateLimits ?? (storage.database.dialect == .postgres)
+        let interval = dialer.intervalMs > 0 && !shared ? TokenBucket(rate: 1000 / Double(dialer.intervalMs), burst: 1) : nil
         var state = RuntimeState(portCursor: dialer.portCursor, failoverActive: dialer.failoverActive,
                                  consecutiveFailures: dialer.consecutiveFailures,
                                  failoverSince: dialer.failoverActive ? .now : nil)
@@ -155,12 +157,13 @@ struct DialerWorker: Sendable {
                     guard let (provider, adapter) = try await pool.adapter(id: providerID) else {
                         throw DispatchError.providerMissing(providerID)
                     }
-                    if provider.ratePerSecond != nil, buckets[provider.id] == nil {
+                    if !shared, provider.ratePerSecond != nil, buckets[provider.id] == nil {
                         buckets[provider.id] = TokenBucket(rate: provider.ratePerSecond ?? 1, burst: max(1, provider.ratePerSecond ?? 1))
                     }
                     outcomes = try await process(
                         batch, campaigns: Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, $0) }), provider: provider,
-                        adapter: adapter, pacing: [interval, buckets[provider.id]].compactMap { $0 }, state: &state, logger: logger)
+                        adapter: adapter, pacing: [interval, buckets[provider.id]].compactMap { $0 },
+                        sharedLimits: shared ? sharedLimits(provider) : [], state: &state, logger: logger)
                 } catch {
                     // `process` throws only before sending anything: give the whole batch back, not counted as an attempt.
                     let reason = error is CancellationError ? "not sent: the dialer stopped" : "not sent: \(error)"
@@ -203,10 +206,31 @@ struct DialerWorker: Sendable {
         }
     }
 
+    /// A limit kept in the database and shared by every node: its name in `rate_limits`, rate and burst.
+    struct SharedLimit: Sendable, Equatable {
+        let name: String
+        let rate: Double
+        let burst: Double
+    }
+
+    /// The shared limits a send through `provider` by this dialer is under: the provider's rate (the
+    /// provider's, not the node's) and the dialer's interval.
+    func sharedLimits(_ provider: ProviderRecord) -> [SharedLimit] {
+        // The dialer's interval first: a provider slot is taken last, right before the send, so it is not used late.
+        var limits: [SharedLimit] = []
+        if dialer.intervalMs > 0 {
+            limits.append(SharedLimit(name: "dialer:\(dialer.id)", rate: 1000 / Double(dialer.intervalMs), burst: 1))
+        }
+        if let rate = provider.ratePerSecond, rate > 0 {
+            limits.append(SharedLimit(name: "provider:\(provider.id)", rate: rate, burst: max(1, rate)))
+        }
+        return limits
+    }
+
     /// Decides and sends one claimed batch; returns what became of each message.
     func process(_ batch: [SpoolMessage], campaigns: [Int64: CampaignRecord], provider: ProviderRecord,
-                 adapter: any SMSProvider, pacing: [TokenBucket], state: inout RuntimeState,
-                 logger: Logger) async throws -> [SpoolOutcome] {
+                 adapter: any SMSProvider, pacing localPacing: [any Pacer], sharedLimits: [SharedLimit] = [],
+                 state: inout RuntimeState, logger: Logger) async throws -> [SpoolOutcome] {
         var outcomes: [SpoolOutcome] = []
         var toSend: [SpoolMessage] = []
         let now = Date()
@@ -240,6 +264,13 @@ struct DialerWorker: Sendable {
             planned.append((message, ports?.next()))
         }
         state.portCursor = ports?.position ?? state.portCursor
+        // A shared slot later than half the lease is not waited for: with many nodes sharing a slow provider the
+        // batch would outlive its lease (and be resent by another node); its rest is given back instead.
+        let slotDeadline = ContinuousClock.now + .seconds(policy.lease / 2)
+        let pacing: [any Pacer] = localPacing + sharedLimits.map {
+            SharedRatePacer(store: storage.rateLimits, name: $0.name, rate: $0.rate, burst: $0.burst, planned: planned.count,
+                            deadline: slotDeadline)
+        }
 
         let concurrency = max(1, provider.maxConcurrency ?? policy.defaultConcurrency)
         let providerID = provider.id
@@ -247,9 +278,10 @@ struct DialerWorker: Sendable {
         let sender = provider.sender
         // When the worker is cancelled (dialer stopped or changed, shutdown) no further message is sent; those sent
         // already are completed, not cancelled (the provider may have them), and recorded; the rest are given back.
-        let (results, unsent) = await withTaskGroup(of: (SpoolMessage, Result<SendReceipt, ProviderError>).self) { group in
+        let (results, unsent, unsentReason) = await withTaskGroup(of: (SpoolMessage, Result<SendReceipt, ProviderError>).self) { group in
             var results: [(SpoolMessage, Result<SendReceipt, ProviderError>)] = []
             var unsent: [SpoolMessage] = []
+            var unsentReason = "not sent: the dialer stopped"
             var iterator = planned.makeIterator()
             var running = 0
             func launch() async -> Bool {
@@ -258,6 +290,11 @@ struct DialerWorker: Sendable {
                     try Task.checkCancellation()
                     for bucket in pacing { try await bucket.take() }
                 } catch {
+                    if error is SharedRatePacer.PastDeadline {
+                        unsentReason = "not sent yet: the shared rate limit (provider's rate or dialer's interval) has no slot soon enough"
+                    } else if !(error is CancellationError) {
+                        unsentReason = "not sent: \(error)"
+                    }
                     unsent.append(message)
                     while let (rest, _) = iterator.next() { unsent.append(rest) }
                     return false
@@ -283,10 +320,10 @@ struct DialerWorker: Sendable {
                 results.append(result)
                 if await launch() == false { running -= 1 }
             }
-            return (results, unsent)
+            return (results, unsent, unsentReason)
         }
         for message in unsent {
-            outcomes.append(.retry(id: message.id, at: now, code: nil, text: "not sent: the dialer stopped", countsAsAttempt: false))
+            outcomes.append(.retry(id: message.id, at: now, code: nil, text: unsentReason, countsAsAttempt: false))
         }
 
         for (message, result) in results {

@@ -6,8 +6,8 @@ import SMSStore
 /// just the newest sequence number, a pointer into `live_events`.
 ///
 /// The default is `LocalLiveEventTransport` (one node). A cluster on
-/// PostgreSQL implements this with `LISTEN`/`NOTIFY` on a channel whose
-/// payload is the sequence number.
+/// PostgreSQL uses `PostgresLiveEventTransport` (SMSStorePostgres):
+/// `LISTEN`/`NOTIFY` on a channel whose payload is the sequence number.
 public protocol LiveEventTransport: Sendable {
     /// Called after this node committed events up to `seq`.
     func announce(upTo seq: Int64) async

@@ -83,7 +83,7 @@ public struct SMSDeskApp: Sendable {
         try await AuthController(storage: storage, config: config).addRoutes(to: routes)
         APIKeyController(storage: storage, accounts: accounts).addRoutes(to: routes)
         let urls = WebhookURLs(publicURL: config.publicURL)
-        let events = try await EventBus(store: storage.liveEvents)
+        let events = try await EventBus(store: storage.liveEvents, transport: storage.liveEventTransport(logger: logger))
         let coalescer = LiveEventCoalescer(bus: events, logger: logger)
         let progress = DialerProgress(coalescer: coalescer)
         let live = LiveController(bus: events, authentication: authentication, publicURL: config.publicURL)

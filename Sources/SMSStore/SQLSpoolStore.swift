@@ -189,9 +189,12 @@ struct SQLSpoolStore: SpoolStore {
             // PostgreSQL: SKIP LOCKED lets several nodes claim disjoint batches at once. SQLite: the
             // transaction holds the database's single write lock, so the statement is atomic as it is.
             let lock: SQL = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            // Never stamp the claim earlier than the row's last change: another node's lease recovery may have
+            // committed after the caller read its clock, and a history must stay in time order.
+            let latest: SQL = tx.dialect == .postgres ? "GREATEST" : "MAX"
             let rows = try await tx.query("""
                 UPDATE spool SET state = 'sending', lease_owner = \(owner), lease_expires_at = \(leaseUntil),
-                  attempts = attempts + 1, updated_at = \(now)
+                  attempts = attempts + 1, updated_at = \(latest)(updated_at, \(now))
                 WHERE id IN (
                   SELECT id FROM spool
                   WHERE campaign_id IN \(list: campaignIDs) AND state = 'to_process'\(sources)
@@ -201,8 +204,9 @@ struct SQLSpoolStore: SpoolStore {
                 RETURNING \(unsafeRaw: Self.columns)
                 """)
             let claimed = try rows.map(Self.decode).sorted { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
+            let at = claimed.map(\.updatedAt).max().map { max($0, now) } ?? now
             try await Self.insertEvents(claimed.map { EventRow(id: $0.id, from: .toProcess, to: .sending, reason: "claimed (attempt \($0.attempts))") },
-                                        at: now, node: owner, in: tx)
+                                        at: at, node: owner, in: tx)
             return claimed
         }
     }

@@ -20,6 +20,7 @@ public struct Storage: Sendable {
     public let liveEvents: any LiveEventStore
     public let conversations: any ConversationStore
     public let supervision: any SupervisionStore
+    public let rateLimits: any RateLimitStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -38,6 +39,7 @@ public struct Storage: Sendable {
         liveEvents = SQLLiveEventStore(db: database)
         conversations = SQLConversationStore(db: database)
         supervision = SQLSupervisionStore(db: database)
+        rateLimits = SQLRateLimitStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

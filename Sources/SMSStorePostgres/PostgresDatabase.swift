@@ -7,7 +7,7 @@ import SMSStore
 /// processes may share one PostgreSQL database.
 public final class PostgresDatabase: SQLDatabase {
     public let dialect = SQLDialect.postgres
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runTask: Task<Void, Never>
 
     /// Connects to `url` (`postgres://user:password@host:port/database`,

@@ -68,7 +68,7 @@ enum ConformanceCases {
         .init(name: "providers: default rule (none marked: first; marking clears the other)", run: providerDefault),
         .init(name: "providers: delete refused while a dialer uses it", run: providerDeleteRefused),
         .init(name: "inbound messages and delivery reports are recorded once", run: inboundDedupe),
-    ] + SpoolCases.all + CampaignCases.all + LiveEventCases.all + ConversationCases.all + SearchCases.all + SupervisionCases.all
+    ] + SpoolCases.all + CampaignCases.all + LiveEventCases.all + ConversationCases.all + SearchCases.all + SupervisionCases.all + RateLimitCases.all
 
     static func provider(_ name: String, type: String = "Twilio") -> ProviderRecord {
         ProviderRecord(name: name, type: type, url: "https://api.example.com", username: "AC1",
@@ -377,7 +377,7 @@ enum ConformanceCases {
         let expected = ["agent_chat", "agent_status", "api_keys", "audit_log", "campaign_dids", "campaign_members",
                         "campaign_supervisors", "campaigns", "canned_responses", "conversation_offers", "conversations", "delivery_reports",
                         "dialer_campaigns", "dialers", "dncr", "live_events", "login_failures", "messages",
-                        "opt_out_events", "providers", "schema_migrations", "sessions", "settings", "spool",
+                        "opt_out_events", "providers", "rate_limits", "schema_migrations", "sessions", "settings", "spool",
                         "spool_events", "users", "webhook_deliveries", "webhooks"]
         let sql: SQL = storage.database.dialect == .sqlite
             ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
