@@ -29,6 +29,7 @@ struct ConversationSender: Sendable {
             } catch is CancellationError {
                 break
             } catch {
+                if Task.isCancelled { break }
                 logger.error("conversation batch failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(2))
             }

@@ -74,7 +74,10 @@ public struct Dispatcher: Service {
                     // The task is owned here: cancelled when the dialer changes or stops, and when this loop ends.
                     workers[dialer.id] = (dialer.updatedAt, Task { await worker.run() })
                 }
+            } catch is CancellationError {
+                break  // stopping: not an error
             } catch {
+                if Task.isCancelled { break }
                 logger.error("dispatcher cannot read dialers", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(1))
@@ -184,6 +187,7 @@ struct DialerWorker: Sendable {
             } catch is CancellationError {
                 break
             } catch {
+                if Task.isCancelled { break }  // an error caused by stopping (a cancelled query) is not a failure
                 logger.error("dialer batch failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(2))
             }
