@@ -7,13 +7,8 @@ declared (`type=unicode` is UCS-2), so the test sees what encoding the server as
 Run: /usr/bin/python3 -m pytest Tests/browser/test_inbox.py -q
 """
 
-import http.cookiejar
 import json
 import re
-import subprocess
-import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from browser_helpers import attr_is, click, is_shown, login, present, screenshot, text_is, tid, visible, wait
+from desk_helpers import ApiClient, NexmoSimulator
 from conftest import free_port, smsdesk_bin
 
 SIM_KEY = "simkey01"
@@ -32,91 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 GSM_VECTORS = REPO_ROOT / "Tests" / "SMSCoreTests" / "Fixtures" / "gsm0338.json"
 SEND_TIMEOUT = 60
 
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 # ---- Server side helpers ----------------------------------------------------------------------
-
-class ApiClient:
-    """JSON to the server's /api/v1 with a cookie session and its CSRF token (for setting things up)."""
-
-    def __init__(self, base_url):
-        assert base_url.startswith("http://127.0.0.1:"), base_url
-        self.base = base_url
-        self.csrf = None
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                                  urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def call(self, method, path, body=None, expect=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + "/api/v1" + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.csrf and method != "GET":
-            req.add_header("X-CSRF-Token", self.csrf)
-        try:
-            with self.opener.open(req, timeout=30) as r:
-                status, text = r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
-        if expect is not None:
-            assert status == expect, f"{method} {path}: {status} {text}"
-        return status, (json.loads(text) if text else None)
-
-    def login(self, username, password):
-        _, body = self.call("POST", "/auth/login", {"username": username, "password": password}, expect=200)
-        self.csrf = body["csrfToken"]
-        return self
-
-
-class NexmoSimulator:
-    """`smsdesk simulate --type nexmo` on a given port, posting webhooks to `webhook`."""
-
-    def __init__(self, port, webhook):
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-        cmd = [str(smsdesk_bin()), "simulate", "--type", "nexmo", "--host", "127.0.0.1", "--port", str(port),
-               "--webhook", webhook, "--username", SIM_KEY, "--secret", SIM_SECRET, "--own-number", DID,
-               "--fail-suffix", "", "--retry-suffix", "", "--undelivered-suffix", "", "--dlr-delay-ms", "300"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     text=True, bufsize=1)
-        self.output = []
-        ready = threading.Event()
-
-        def read():
-            for line in self.proc.stdout:
-                self.output.append(line)
-                if "listening on" in line:
-                    ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(30):
-            self.stop()
-            pytest.fail("simulator did not start:\n" + "".join(self.output))
-
-    def _call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
-        with _opener.open(req, timeout=10) as r:
-            return json.loads(r.read().decode())
-
-    def inbound(self, text, sender=CLIENT, to=DID):
-        """The client `sender` writes `text` to the campaign's number now."""
-        return self._call("POST", "/_sim/inbound", {"from": sender, "to": to, "text": text})
-
-    def messages(self):
-        return self._call("GET", "/_sim/messages")["messages"]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
 
 class Desk:
     """A server set up for the inbox: a Nexmo simulator as provider, a transactional campaign
@@ -134,7 +46,7 @@ class Desk:
             "name": "Vonage sim", "type": "Nexmo", "url": f"http://127.0.0.1:{sim_port}",
             "username": SIM_KEY, "secret": SIM_SECRET, "sender": DID}, expect=201)
         self.provider_id = p["provider"]["id"]
-        self.simulator = NexmoSimulator(sim_port, server.base_url + p["provider"]["webhookURL"])
+        self.simulator = NexmoSimulator(sim_port, server.base_url + p["provider"]["webhookURL"], SIM_KEY, SIM_SECRET, DID, CLIENT)
         _, c = self.admin.call("POST", "/campaigns", {
             "name": "Soporte", "timeZone": "America/Montevideo", "transactional": True, "strategy": strategy,
             "dids": [DID], "offerTimeoutSeconds": 900, "maxInteractionsPerAgent": 5}, expect=201)

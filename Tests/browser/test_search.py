@@ -9,15 +9,13 @@ Run: /usr/bin/python3 -m pytest Tests/browser/test_search.py -q
 """
 
 import datetime
-import http.cookiejar
 import json
 import time
-import urllib.error
-import urllib.request
 
 from selenium.webdriver.common.by import By
 
 from browser_helpers import click, login, present, screenshot, select_value, table_idle, text_is, tid, visible, wait
+from desk_helpers import ApiClient
 
 FORMULA = "=cmd|' /C calc'!A0"
 VENTAS_DID = "+59820000001"
@@ -26,38 +24,6 @@ DELIVERED = "+59899123401"   # Ana writes, it is delivered, the client answers w
 FAILED = "+59899123499"      # Ana writes, the provider refuses it (ends in 99)
 COBROS = "+59898555501"      # Carla writes in the other campaign
 DEADLINE = 60
-
-
-class ApiClient:
-    """JSON to /api/v1 on 127.0.0.1 with a cookie session and its CSRF token (for setting things up)."""
-
-    def __init__(self, base_url):
-        assert base_url.startswith("http://127.0.0.1:"), base_url
-        self.base = base_url
-        self.csrf = None
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                                  urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def call(self, method, path, body=None, expect=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + "/api/v1" + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.csrf and method != "GET":
-            req.add_header("X-CSRF-Token", self.csrf)
-        try:
-            with self.opener.open(req, timeout=30) as r:
-                status, text = r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
-        if expect is not None:
-            assert status == expect, f"{method} {path}: {status} {text}"
-        return status, (json.loads(text) if text and text.lstrip().startswith(("{", "[")) else text)
-
-    def login(self, username, password):
-        _, body = self.call("POST", "/auth/login", {"username": username, "password": password}, expect=200)
-        self.csrf = body["csrfToken"]
-        return self
 
 
 def wait_for(predicate, message, timeout=DEADLINE):
