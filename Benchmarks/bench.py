@@ -1009,7 +1009,7 @@ def webhook_histogram(client):
     return buckets, total, count
 
 
-def bench_inbound(work, rate, seconds, agent_count, client_count, connections, grace=10.0):
+def bench_inbound(work, rate, seconds, agent_count, client_count, connections, grace=10.0, csv_path=None):
     data = work / "inbound-data"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -1168,6 +1168,17 @@ def bench_inbound(work, rate, seconds, agent_count, client_count, connections, g
     for n in delivered:
         windows.setdefault(int((run.sent[n] - send["first"]) // 10), []).append((run.received[n] - run.sent[n]) * 1000)
     result["windows"] = [(percentile(sorted(v), 50), percentile(sorted(v), 99)) for _, v in sorted(windows.items())]
+    if csv_path:
+        # One row per message, for looking at stalls: seconds since the first send, latencies in ms (empty: none).
+        with open(csv_path, "w") as f:
+            f.write("n,client,sent_s,answer_ms,status,delivered_ms,agent\n")
+            for n in range(total):
+                if run.sent[n] is None:
+                    continue
+                answer = f"{(run.answered[n] - run.sent[n]) * 1000:.3f}" if run.answered[n] is not None else ""
+                got = f"{(run.received[n] - run.sent[n]) * 1000:.3f}" if run.received[n] is not None else ""
+                f.write(f"{n},{clients[n % client_count]},{run.sent[n] - send['first']:.4f},{answer},{run.status[n] or ''},"
+                        f"{got},{run.receiver[n] or ''}\n")
     del result["send"]
     lat = result["latency"]
     log(f"(e) inbound: {result['delivered']:,} of {result['answered_200']:,} delivered, lost {result['lost']}; "
@@ -1684,6 +1695,8 @@ def main():
     parser.add_argument("--inbound-connections", type=int, default=8,
                         help="keep-alive connections the webhook posts start with (e); another one is opened "
                              "whenever a post is due and all are waiting for answers (at most 256)")
+    parser.add_argument("--inbound-csv", metavar="FILE",
+                        help="write one row per inbound message (send time, answer and delivery latency, agent) to FILE (e)")
     parser.add_argument("--wait-quiet", type=int, default=120,
                         help="seconds to wait, before each measurement, for other processes to leave the machine idle")
     parser.add_argument("--perf", metavar="DIR",
@@ -1757,7 +1770,7 @@ def main():
             results["crash"] = {**run_crash_test(args.crash_messages), "messages": args.crash_messages}
         if "inbound" in parts:
             results["inbound"] = bench_inbound(work, args.inbound_rate, args.inbound_seconds, args.agents, args.clients,
-                                               args.inbound_connections)
+                                               args.inbound_connections, csv_path=args.inbound_csv)
         if "search" in parts:
             results["search"] = bench_search(work, args.search_messages, args.search_runs)
         if "multinode" in parts:
