@@ -1370,7 +1370,7 @@ def build_table(results, targets):
         add(f"(e) inbound → agent WebSocket, {e['rate']}/s for {e['seconds']} s, {e['agents']} agents, {e['clients']} clients: p99",
             f"{lat[99]:.1f} ms", f"< {target} ms", f"{target / lat[99]:.2f}" if lat[99] > 0 else "")
         add("(e)   latency p50 / p95 / p99 / max", f"{lat[50]:.1f} / {lat[95]:.1f} / {lat[99]:.1f} / {lat['max']:.1f} ms")
-        add("(e)   messages delivered / lost (not on the holder's socket 10 s after the run)",
+        add("(e)   messages delivered / lost (on no agent's socket 10 s after the last send)",
             f"{e['delivered']:,} / {e['lost']}", "0 lost", "ok" if e["lost"] == 0 else "FAIL")
         add("(e)   webhook answer p50 / p99 (200 TwiML)", f"{e['answer'][50]:.1f} ms / {e['answer'][99]:.1f} ms")
         add("(e)   send rate achieved", f"{e['achieved_rate']:.1f} msg/s ({e['sent']:,} sent)", f"{e['rate']} msg/s",
