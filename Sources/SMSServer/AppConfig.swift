@@ -33,6 +33,8 @@ public struct AppConfig: Sendable {
     public var pollInterval: Double = 10
     /// The dialer engine's behaviour; nil runs no engine in this process (tests of the HTTP API).
     public var dispatch: DispatchPolicy?
+    /// `serve --demo`: run the demo's simulated clients, agents and bulk sends (see `Demo`).
+    public var demo = false
 
     public init(
         dataDirectory: String = "data",

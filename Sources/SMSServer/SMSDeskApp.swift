@@ -134,7 +134,8 @@ public struct SMSDeskApp: Sendable {
                        ProviderPoller(storage: storage, pool: pool, inbound: inbound, reports: reports,
                                       interval: .seconds(config.pollInterval), logger: logger)]
                 + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger, progress: progress,
-                                                                notice: notice)] } ?? []),
+                                                                notice: notice)] } ?? [])
+                + (config.demo ? [DemoTraffic(storage: storage, inbox: inbox, inbound: inbound, logger: logger)] : []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)
         return SMSDeskApp(application: application, registeredRoutes: recorder.registered,

@@ -21,6 +21,7 @@ public struct Storage: Sendable {
     public let conversations: any ConversationStore
     public let supervision: any SupervisionStore
     public let rateLimits: any RateLimitStore
+    public let operations: any OperationsStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -40,6 +41,7 @@ public struct Storage: Sendable {
         conversations = SQLConversationStore(db: database)
         supervision = SQLSupervisionStore(db: database)
         rateLimits = SQLRateLimitStore(db: database)
+        operations = SQLOperationsStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

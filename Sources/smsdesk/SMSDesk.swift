@@ -130,9 +130,13 @@ struct Serve: AsyncParsableCommand {
             help: "Address providers reach this server at, e.g. https://sms.example.com (env SMSDESK_PUBLIC_URL); used for webhook URLs and signatures.")
     var publicURL: String?
 
+    @Flag(help: "Set up a demo contact center on an empty data dir (simulator provider, campaign, dialer, three agents, a supervisor) and run simulated traffic (env SMSDESK_DEMO=1).")
+    var demo = false
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var config = try storageOptions.config()
+        config.demo = demo || env["SMSDESK_DEMO"] == "1"
         config.host = host ?? env["SMSDESK_HOST"] ?? config.host
         if let port = port ?? env["SMSDESK_PORT"].flatMap(Int.init) {
             guard (0...65535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
@@ -146,6 +150,22 @@ struct Serve: AsyncParsableCommand {
         if let password = try await Accounts(storage: storage, bcryptCost: config.bcryptCost).bootstrapAdmin() {
             say("admin password: \(password)")
             say("(shown once: sign in as admin and keep it safe)")
+        }
+        if config.demo {
+            do {
+                if let accounts = try await Demo.install(storage: storage, accounts: Accounts(storage: storage, bcryptCost: config.bcryptCost)) {
+                    say("demo: simulator provider, campaign \"\(Demo.campaignName)\" (DID \(Demo.did)), dialer and users created")
+                    for account in accounts {
+                        let note = Demo.simulatedAgents.contains(account.username) ? " (simulated: answers by itself)" : ""
+                        say("demo \(account.role.rawValue) \(account.username) password: \(account.password)\(note)")
+                    }
+                } else {
+                    say("demo: resuming the demo traffic on this data dir")
+                }
+            } catch let error as Demo.NotEmpty {
+                try? await storage.database.close()
+                throw CLIError(error.description)
+            }
         }
         let httpClient = AppDependencies.makeHTTPClient(config: config)
         do {

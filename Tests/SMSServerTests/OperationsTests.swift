@@ -30,6 +30,11 @@ struct OperationsTests {
             #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
             #expect(response.text.contains(#"smsdesk_http_requests_total{method="GET",route="/health",status="200"} 3"#))
             #expect(response.text.contains("smsdesk_http_request_duration_seconds_bucket"))
+            // The database's gauges: every spool state, open conversations and agents.
+            #expect(response.text.contains("# TYPE smsdesk_spool_messages gauge"))
+            #expect(response.text.contains(#"smsdesk_spool_messages{state="to_process"} 0"#))
+            #expect(response.text.contains(#"smsdesk_open_conversations{state="queued"} 0"#))
+            #expect(response.text.contains(#"smsdesk_agents{status="offline"} 0"#))
         }
     }
 

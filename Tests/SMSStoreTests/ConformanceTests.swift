@@ -68,7 +68,7 @@ enum ConformanceCases {
         .init(name: "providers: default rule (none marked: first; marking clears the other)", run: providerDefault),
         .init(name: "providers: delete refused while a dialer uses it", run: providerDeleteRefused),
         .init(name: "inbound messages and delivery reports are recorded once", run: inboundDedupe),
-    ] + SpoolCases.all + CampaignCases.all + LiveEventCases.all + ConversationCases.all + SearchCases.all + SupervisionCases.all + RateLimitCases.all
+    ] + SpoolCases.all + CampaignCases.all + LiveEventCases.all + ConversationCases.all + SearchCases.all + SupervisionCases.all + RateLimitCases.all + OperationsCases.all
 
     static func provider(_ name: String, type: String = "Twilio") -> ProviderRecord {
         ProviderRecord(name: name, type: type, url: "https://api.example.com", username: "AC1",

@@ -56,9 +56,10 @@ def http_get(url: str, timeout: float = 2.0):
 class Server:
     """A running `smsdesk serve` process."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, extra_args=()):
         self.bin = smsdesk_bin()
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.admin_user = "admin"
@@ -71,7 +72,7 @@ class Server:
         if not self.bin.exists():
             pytest.fail(f"smsdesk binary not found at {self.bin} (build it, or set SMSDESK_BIN)")
         cmd = [str(self.bin), "serve", "--data-dir", str(self.data_dir),
-               "--host", "127.0.0.1", "--port", str(self.port)]
+               "--host", "127.0.0.1", "--port", str(self.port)] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, text=True, bufsize=1,
                                      cwd=str(self.data_dir))

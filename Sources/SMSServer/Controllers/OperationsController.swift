@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Prometheus
+import SMSCore
 import SMSStore
 
 /// Health, Prometheus metrics and the OpenAPI document.
@@ -42,8 +43,24 @@ struct OperationsController {
     @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        buffer += Array(Self.exposition(try await storage.operations.gauges()).utf8)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+
+    /// The database's gauges in Prometheus text format (read at scrape time, the same on every node).
+    static func exposition(_ gauges: OperationalGauges) -> String {
+        var text = ""
+        func gauge<Key>(_ name: String, _ help: String, _ label: String, _ values: [Key: Int], _ key: (Key) -> String) {
+            text += "# HELP smsdesk_\(name) \(help)\n# TYPE smsdesk_\(name) gauge\n"
+            for (k, v) in values.map({ (key($0.key), $0.value) }).sorted(by: { $0.0 < $1.0 }) {
+                text += "smsdesk_\(name){\(label)=\"\(k)\"} \(v)\n"
+            }
+        }
+        gauge("spool_messages", "Messages in the spool by state", "state", gauges.spool) { $0.rawValue }
+        gauge("open_conversations", "Conversations not closed, by state", "state", gauges.openConversations) { $0.rawValue }
+        gauge("agents", "Enabled agents by the presence they set", "status", gauges.agents) { $0.rawValue }
+        return text
     }
 
     @Sendable func document(_ request: Request, context: AppRequestContext) async throws -> Response {
