@@ -77,6 +77,9 @@ struct MessageAPITests {
                 (["campaign": "Cobranzas", "to": "", "text": "x"], "to"),
                 (["campaign": "Cobranzas", "to": "+59899123456", "text": ""], "text"),
                 (["campaign": "Cobranzas", "to": "+59899123456", "text": "x", "priority": 3_000_000_000] as [String: Any], "priority"),
+                // Bodies that do not decode name the field too: a missing one, one of the wrong type.
+                (["campaign": "Cobranzas", "text": "x"], "to"),
+                (["campaign": "Cobranzas", "to": "+59899123456", "text": "x", "priority": "high"] as [String: Any], "priority"),
             ] as [([String: Any], String)] {
                 let response = try await send(client, key: key, json: body)
                 #expect(response.status == .badRequest, "\(field)")

@@ -296,7 +296,7 @@ struct ConversationController {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
-            throw APIError.badRequest("request body is not valid: \(ErrorMiddleware.describe(error))")
+            throw ErrorMiddleware.invalidBody(error)
         }
     }
 }

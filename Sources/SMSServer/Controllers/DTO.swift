@@ -72,7 +72,7 @@ extension Request {
             decoder.dateDecodingStrategy = .iso8601
             return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
-            throw APIError.badRequest("request body is not valid: \(ErrorMiddleware.describe(error))")
+            throw ErrorMiddleware.invalidBody(error)
         } catch {
             // A value that decodes but is not valid (e.g. a schedule whose range is reversed).
             throw APIError.badRequest("request body is not valid: \(error)")

@@ -57,6 +57,23 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     /// Names the field a decoding error is about, without echoing the body.
+    /// The JSON path of the field a decoding error is about (`to`, `schedule.weekly.0.start`); nil for the body itself.
+    static func field(of error: DecodingError) -> String? {
+        let path: [CodingKey]
+        switch error {
+        case .keyNotFound(let key, let context): path = context.codingPath + [key]
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): path = context.codingPath
+        @unknown default: path = []
+        }
+        return path.isEmpty ? nil : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// A 400 for a JSON body that does not decode, naming the field.
+    static func invalidBody(_ error: DecodingError) -> APIError {
+        APIError(status: .badRequest, code: "invalid_request", message: "request body is not valid: \(describe(error))",
+                 field: field(of: error))
+    }
+
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let p = context.codingPath.map(\.stringValue).joined(separator: ".")
