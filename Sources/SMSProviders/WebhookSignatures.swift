@@ -165,15 +165,60 @@ enum URLEncodedForm {
             .replacingOccurrences(of: " ", with: "+")
     }
 
-    /// Name/value pairs in order; a malformed escape is kept as sent.
+    /// Name/value pairs in order; a part with a malformed escape, or whose escapes are not UTF-8, is kept
+    /// as sent (with `+` as space). Works on the bytes: webhooks are decoded several times per request
+    /// (signature, messages, reports), and this is on the path of every inbound SMS.
     static func decode(_ text: String) -> [(name: String, value: String)] {
-        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func unescape(_ part: Substring) -> String {
-                let spaced = part.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
+        var text = text
+        return text.withUTF8 { decode(bytes: $0) }
+    }
+
+    static func decode(bytes: UnsafeBufferPointer<UInt8>) -> [(name: String, value: String)] {
+        var pairs: [(name: String, value: String)] = []
+        var start = 0
+        while start <= bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "&") { end += 1 }
+            if end > start {
+                var equals = start
+                while equals < end, bytes[equals] != UInt8(ascii: "=") { equals += 1 }
+                let name = unescape(UnsafeBufferPointer(rebasing: bytes[start..<equals]))
+                let value = equals < end ? unescape(UnsafeBufferPointer(rebasing: bytes[(equals + 1)..<end])) : ""
+                pairs.append((name, value))
             }
-            return (unescape(parts[0]), parts.count > 1 ? unescape(parts[1]) : "")
+            start = end + 1
         }
+        return pairs
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    private static func unescape(_ part: UnsafeBufferPointer<UInt8>) -> String {
+        if !part.contains(UInt8(ascii: "%")) && !part.contains(UInt8(ascii: "+")) { return String(decoding: part, as: UTF8.self) }
+        let spaced = part.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(spaced.count)
+        var index = 0
+        while index < spaced.count {
+            let byte = spaced[index]
+            if byte == UInt8(ascii: "%") {
+                guard index + 2 < spaced.count, let high = hexValue(spaced[index + 1]), let low = hexValue(spaced[index + 2]) else {
+                    return String(decoding: spaced, as: UTF8.self)  // malformed escape: as sent
+                }
+                decoded.append(high << 4 | low)
+                index += 3
+            } else {
+                decoded.append(byte)
+                index += 1
+            }
+        }
+        return String(validating: decoded, as: UTF8.self) ?? String(decoding: spaced, as: UTF8.self)
     }
 }

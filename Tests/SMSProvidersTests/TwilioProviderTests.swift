@@ -472,3 +472,54 @@ struct TwilioProviderTests {
         #expect(!twilio.verifyWebhook(tampered))
     }
 }
+
+@Suite("Form-encoded webhook bodies")
+struct FormBodyDecodingTests {
+    /// The Body of an inbound Twilio message posted with `raw` as the (form-encoded) value of Body.
+    static func body(_ raw: String) throws -> String {
+        let request = WebhookRequest(method: "POST", url: "https://cc.example.com/webhooks/1/t",
+                                     headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                     body: Array("MessageSid=SM1&&From=%2B59899123456&To=%2B15550001&Body=\(raw)&Flag".utf8))
+        let messages = try TwilioProviderTests.provider().inboundMessages(in: request)
+        #expect(messages.first?.from == "+59899123456")
+        return try #require(messages.first?.text)
+    }
+
+    @Test("escapes, plus signs, UTF-8 and emoji decode; a malformed or non-UTF-8 escape keeps the value as sent",
+          arguments: [
+              ("Hola+mundo", "Hola mundo"), ("1%2B1%3D2", "1+1=2"), ("a=b", "a=b"), ("", ""),
+              ("%C2%BFQu%C3%A9+tal%3F", "¿Qué tal?"), ("%F0%9F%98%80", "😀"), ("ma%c3%b1ana", "mañana"),
+              ("100%+seguro", "100% seguro"), ("%zz+x", "%zz x"), ("%4", "%4"), ("%FF%FE+x", "%FF%FE x"),
+          ])
+    func decodes(_ raw: String, _ expected: String) throws {
+        #expect(try Self.body(raw) == expected)
+    }
+
+    @Test("the byte-level decoder agrees with Foundation's percent decoding on 2,000 seeded random forms")
+    func agreesWithFoundation() throws {
+        var generator = SeededGenerator(seed: 20261126)
+        // Pieces of form values, well-formed and not: escapes of ASCII and of multi-byte characters, cut escapes,
+        // bytes that are not UTF-8, bare '%' and '+'.
+        let pieces = ["a", "Z", "0", "+", "%", "%2", "%41", "%2B", "%C3%A9", "%F0%9F%98%80", "%FF", "%C3", "%zz", "=", "~", "é"]
+        for _ in 0..<2000 {
+            let raw = (0..<Int.random(in: 0...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            // Foundation's view of one value: '+' is a space, then percent escapes; malformed ones left as sent.
+            let spaced = raw.replacingOccurrences(of: "+", with: " ")
+            let expected = spaced.removingPercentEncoding ?? spaced
+            #expect(try Self.body(raw) == expected, "\(raw)")
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for reproducible random inputs.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
