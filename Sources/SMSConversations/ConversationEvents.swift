@@ -36,6 +36,10 @@ public struct ConversationEvents: Sendable {
     let bus: EventBus?
     let storage: Storage?
     let logger: Logger
+    /// Supervisors of a campaign / of an agent's campaigns, read for nearly every event: kept a second, so
+    /// a supervisor just assigned to a campaign gets its events within a second.
+    let supervisorsOfCampaign = ExpiringCache<Int64, Set<Int64>>(lifetime: .seconds(1))
+    let supervisorsOfAgent = ExpiringCache<Int64, Set<Int64>>(lifetime: .seconds(1))
 
     /// Events through `bus`; conversations are read back from `storage` to send their current view.
     public init(bus: EventBus?, storage: Storage, logger: Logger) {
@@ -231,8 +235,14 @@ public struct ConversationEvents: Sendable {
         guard let bus, let storage else { return }
         do {
             var users = Set(agents)
-            if let campaignID { users.formUnion(try await storage.supervision.supervisorIDs(campaignID: campaignID)) }
-            if let agentID { users.formUnion(try await storage.supervision.supervisorIDs(ofAgent: agentID)) }
+            if let campaignID {
+                users.formUnion(try await supervisorsOfCampaign.value(campaignID) {
+                    Set(try await storage.supervision.supervisorIDs(campaignID: campaignID))
+                })
+            }
+            if let agentID {
+                users.formUnion(try await supervisorsOfAgent.value(agentID) { Set(try await storage.supervision.supervisorIDs(ofAgent: agentID)) })
+            }
             try await bus.publish(topic: topic, audience: LiveAudience(roles: [.admin], userIDs: users), data: payload, at: now)
         } catch {
             logger.warning("live event not published", metadata: ["topic": "\(topic)", "error": "\(error)"])

@@ -17,6 +17,8 @@ struct WebhookController {
     let reports: DeliveryReportIntake
     /// The public base URL (`https://host`), or nil to rebuild it from the request's Host header.
     let publicURL: String?
+    /// Providers by id, read for every webhook: kept a second (a changed token or secret applies within it).
+    let providers = ExpiringCache<Int64, ProviderRecord?>(lifetime: .seconds(1))
 
     struct InboundDTO: Encodable, Sendable {
         var id: Int64
@@ -60,7 +62,7 @@ struct WebhookController {
 
     @Sendable func receive(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let id = context.parameters.get("id", as: Int64.self), let token = context.parameters.get("token"),
-              let record = try await storage.providers.provider(id: id) else {
+              let record = try await providers.value(id, load: { try await storage.providers.provider(id: id) }) else {
             throw APIError.notFound("no such webhook")
         }
         guard Secrets.constantTimeEquals(token, record.webhookToken) else {
