@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "smsdesk",
             dependencies: [
-                "SMSServer", "SMSStore", "SMSSimulator", "SMSDispatch", "SMSCore",
+                "SMSServer", "SMSStore", "SMSStoreSQLite", "SMSSimulator", "SMSDispatch", "SMSCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -68,6 +68,7 @@ public struct InboundPipeline: Sendable {
 
         case .stored(let stored):
             metadata["message"] = "\(stored.id)"
+            await publish([.messageInbound(stored, campaignName: campaign?.name, at: now)], metadata: metadata)
             if campaign == nil {
                 logger.notice("inbound message to a number no campaign receives on: stored as unrouted", metadata: metadata)
                 await router.events.unrouted(stored, at: now)
@@ -80,6 +81,12 @@ public struct InboundPipeline: Sendable {
             metadata["message"] = "\(stored.id)"
             metadata["dncrChanged"] = "\(changed)"
             metadata["confirmation"] = "\(confirmation?.id ?? 0)"
+            var events: [WebhookEvent] = [.messageInbound(stored, campaignName: campaign?.name, at: now)]
+            if case .keyword(let campaignID, let action, _) = routing {
+                events.append(.optOut(number: stored.from, campaignID: campaignID, campaignName: campaign?.name, action: action,
+                                      registerChanged: changed, messageID: stored.id, at: now))
+            }
+            await publish(events, metadata: metadata)
             logger.info("opt-out keyword handled", metadata: metadata)
             return .stored(stored)
 
@@ -87,6 +94,7 @@ public struct InboundPipeline: Sendable {
             metadata["message"] = "\(stored.id)"
             metadata["conversation"] = "\(conversation.id)"
             logger.info(opened ? "inbound message opened a conversation" : "inbound message joined its conversation", metadata: metadata)
+            await publish([.messageInbound(stored, campaignName: campaign?.name, at: now)], metadata: metadata)
             await router.events.message(stored.id, in: conversation.id, agents: Array(agents), at: now)
             if let reply { await router.events.message(reply.id, in: conversation.id, agents: Array(agents), at: now) }
             if conversation.state == .queued {
@@ -96,6 +104,15 @@ public struct InboundPipeline: Sendable {
                 }
             }
             return .stored(stored)
+        }
+    }
+
+    /// Queues the outgoing webhook events of a stored message (only outbox rows: nothing waits on a
+    /// receiver). The message is stored whatever happens here; a failure is logged.
+    func publish(_ events: [WebhookEvent], metadata: Logger.Metadata) async {
+        do { try await storage.webhooks.enqueue(events, at: Date()) } catch {
+            logger.error("could not queue the webhook events of an inbound message",
+                         metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
     }
 

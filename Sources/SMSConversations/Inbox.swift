@@ -159,6 +159,11 @@ public struct Inbox: Sendable {
         let closed = try await storage.conversations.close(conversationID: conversationID, agentID: agentID,
                                                            reason: reason?.isEmpty == false ? reason : nil, at: now)
         await events.closed(closed, at: now)
+        do { try await storage.webhooks.enqueue([.conversationClosed(closed, at: now)], at: now) } catch {
+            // The close is committed; only the receivers miss it, and the log says so.
+            events.logger.error("could not queue the conversation.closed webhook event",
+                                metadata: ["conversation": "\(closed.id)", "error": "\(error)"])
+        }
         if let agent = closed.agentID { await router.agentFreed(agent, at: now) }
         return closed
     }

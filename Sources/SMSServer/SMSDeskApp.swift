@@ -20,11 +20,16 @@ public struct AppDependencies: Sendable {
     /// The provider types this build speaks; nil: every adapter, with the
     /// in-process simulator wired to the inbound pipeline.
     public var catalog: ProviderCatalog?
+    /// How outgoing webhooks are delivered (its clock is also the API's for webhook times); nil: this
+    /// process delivers none (another node does).
+    public var webhookDelivery: WebhookDeliverySettings?
 
-    public init(secrets: SecretBox, httpClient: HTTPClient, catalog: ProviderCatalog? = nil) {
+    public init(secrets: SecretBox, httpClient: HTTPClient, catalog: ProviderCatalog? = nil,
+                webhookDelivery: WebhookDeliverySettings? = WebhookDeliverySettings()) {
         self.secrets = secrets
         self.httpClient = httpClient
         self.catalog = catalog
+        self.webhookDelivery = webhookDelivery
     }
 
     /// The outgoing HTTP client of a server: pooled connections, the configured
@@ -106,6 +111,8 @@ public struct SMSDeskApp: Sendable {
                            webhookURL: { urls.absolute($0, $1) ?? urls.path($0, $1) }).addRoutes(to: routes)
         WebhookController(storage: storage, pool: pool, inbound: inbound, reports: reports,
                           publicURL: config.publicURL).addRoutes(to: routes)
+        OutgoingWebhookController(storage: storage, secrets: dependencies.secrets,
+                                  clock: dependencies.webhookDelivery?.clock ?? .system).addRoutes(to: routes)
         let messages = MessageController(storage: storage, intake: SpoolIntake(storage: storage), progress: progress)
         messages.addRoutes(to: routes)
         SpoolController(storage: storage, messages: messages, dataDirectory: config.dataDirectory, progress: progress).addRoutes(to: routes)
@@ -117,6 +124,7 @@ public struct SMSDeskApp: Sendable {
         AgentController(storage: storage, inbox: inbox).addRoutes(to: routes)
         MonitorController(storage: storage, inbox: inbox).addRoutes(to: routes)
         OperationsController(storage: storage, registry: registry, openAPI: { document.withLockedValue { $0 } }).addRoutes(to: routes)
+        RetentionController(storage: storage).addRoutes(to: routes)
         let openAPI = try OpenAPIDocument.build(routes: routes.declared, version: SMSDeskVersion.current)
         document.withLockedValue { $0 = openAPI }
 
@@ -130,11 +138,16 @@ public struct SMSDeskApp: Sendable {
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "SMSDesk"),
             services: [SessionSweeper(storage: storage, logger: logger), ProviderPoolShutdown(pool: pool),
                        events, coalescer, LiveEventPruner(store: storage.liveEvents, logger: logger),
+                       DailyRetention(retention: Retention(storage: storage, secrets: dependencies.secrets, logger: logger),
+                                      logger: logger),
                        OfferTimeouts(router: router, logger: logger),
                        ProviderPoller(storage: storage, pool: pool, inbound: inbound, reports: reports,
                                       interval: .seconds(config.pollInterval), logger: logger)]
                 + (config.dispatch.map { [Dispatcher(storage: storage, pool: pool, policy: $0, logger: logger, progress: progress,
                                                                 notice: notice)] } ?? [])
+                + (dependencies.webhookDelivery.map { [WebhookDeliveryService(
+                    storage: storage, secrets: dependencies.secrets, http: ProviderHTTP(client: dependencies.httpClient), settings: $0,
+                    logger: logger)] } ?? [])
                 + (config.demo ? [DemoTraffic(storage: storage, inbox: inbox, inbound: inbound, logger: logger)] : []),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: logger)

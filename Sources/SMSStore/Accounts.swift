@@ -52,16 +52,17 @@ public struct User: Sendable, Equatable, Codable {
     }
 }
 
-/// Fields of a user that an admin may change; nil leaves a field as it is.
+/// Fields of a user that may change; nil leaves a field as it is. `locale`
+/// and `timeZone` are themselves optional: `.some(nil)` clears the preference.
 public struct UserChanges: Sendable, Equatable {
     public var displayName: String?
     public var role: Role?
     public var disabled: Bool?
-    public var locale: String?
-    public var timeZone: String?
+    public var locale: String??
+    public var timeZone: String??
 
     public init(displayName: String? = nil, role: Role? = nil, disabled: Bool? = nil,
-                locale: String? = nil, timeZone: String? = nil) {
+                locale: String?? = nil, timeZone: String?? = nil) {
         self.displayName = displayName
         self.role = role
         self.disabled = disabled

@@ -3,6 +3,8 @@ import SMSCore
 
 struct SQLSpoolStore: SpoolStore {
     let db: any SQLDatabase
+    /// Where `message.status` webhook events are queued, in the transaction of each state change.
+    var outbox: SQLWebhookStore? = nil
 
     static let columns = """
         id, campaign_id, dialer_id, conversation_id, destination, message, priority, extra, state, attempts, source,
@@ -276,6 +278,7 @@ struct SQLSpoolStore: SpoolStore {
                 events.append(EventRow(id: plan.id, from: .sending, to: plan.to, reason: plan.reason))
             }
             try await Self.insertEvents(events, at: at, node: owner, in: tx)
+            try await Self.publishStatus(events, at: at, outbox: outbox, in: tx)
             // Delivery reports that arrived before the provider's answer was recorded.
             for (providerID, byMessageID) in sentByProvider {
                 let early = try await tx.query("""
@@ -287,7 +290,8 @@ struct SQLSpoolStore: SpoolStore {
                     let messageID = try report.string("provider_message_id")
                     _ = try await Self.applyReport(tx, providerID: providerID, providerMessageID: messageID,
                                                delivered: try report.string("outcome") == "delivered",
-                                               code: try report.optionalString("code"), text: try report.optionalString("detail"), at: at)
+                                               code: try report.optionalString("code"), text: try report.optionalString("detail"), at: at,
+                                               outbox: outbox)
                 }
             }
             return events.count
@@ -311,7 +315,7 @@ struct SQLSpoolStore: SpoolStore {
     }
 
     static func applyReport(_ tx: any SQLExecutor, providerID: Int64, providerMessageID: String, delivered: Bool,
-                            code: String?, text: String?, at: Date) async throws -> Bool {
+                            code: String?, text: String?, at: Date, outbox: SQLWebhookStore? = nil) async throws -> Bool {
         let to: SpoolState = delivered ? .delivered : .failed
         let rows = try await tx.query("""
             UPDATE spool SET state = \(to.rawValue), delivered_at = \(delivered ? at : nil),
@@ -321,7 +325,9 @@ struct SQLSpoolStore: SpoolStore {
             """)
         let ids = try rows.map { try $0.int("id") }
         let reason = delivered ? "delivery report: delivered" : "delivery report: " + [code, text].compactMap { $0 }.joined(separator: " ")
-        try await insertEvents(ids.map { EventRow(id: $0, from: .sent, to: to, reason: reason) }, at: at, node: nil, in: tx)
+        let changes = ids.map { EventRow(id: $0, from: .sent, to: to, reason: reason) }
+        try await insertEvents(changes, at: at, node: nil, in: tx)
+        try await publishStatus(changes, at: at, outbox: outbox, in: tx)
         if let id = ids.first {
             try await tx.query("""
                 UPDATE delivery_reports SET spool_id = \(id)
@@ -335,7 +341,7 @@ struct SQLSpoolStore: SpoolStore {
                              at: Date) async throws -> Bool {
         try await db.transaction { tx in
             try await Self.applyReport(tx, providerID: providerID, providerMessageID: providerMessageID, delivered: delivered,
-                                       code: code, text: text, at: at)
+                                       code: code, text: text, at: at, outbox: outbox)
         }
     }
 
@@ -403,7 +409,9 @@ struct SQLSpoolStore: SpoolStore {
                 RETURNING id
                 """)
             let ids = try rows.map { try $0.int("id") }
-            try await Self.insertEvents(ids.map { EventRow(id: $0, from: nil, to: .cancelled, reason: reason) }, at: at, node: nil, in: tx)
+            let changes = ids.map { EventRow(id: $0, from: nil, to: .cancelled, reason: reason) }
+            try await Self.insertEvents(changes, at: at, node: nil, in: tx)
+            try await Self.publishStatus(changes, at: at, outbox: outbox, in: tx)
             return ids.count
         }
     }

@@ -43,6 +43,15 @@ public struct SecretBox: Sendable {
         return SecretBox(key: key)
     }
 
+    /// A key for another purpose derived from this one (HKDF-SHA256), e.g. the key of retention's number pseudonyms:
+    /// stable for as long as the secret key is, and revealing nothing about it.
+    public func derivedKey(purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data(purpose.utf8), outputByteCount: 32)
+    }
+
+    /// The base64 of the key, for `smsdesk backup --include-secret-key` only (never logged nor returned by the API).
+    public var exportedBase64: String { key.withUnsafeBytes { Data($0).base64EncodedString() } }
+
     public func seal(_ plaintext: String) throws -> [UInt8] {
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: key)
         guard let combined = box.combined else { throw KeyError.invalid("AES-GCM produced no output") }

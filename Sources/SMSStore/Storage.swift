@@ -22,6 +22,8 @@ public struct Storage: Sendable {
     public let supervision: any SupervisionStore
     public let rateLimits: any RateLimitStore
     public let operations: any OperationsStore
+    public let webhooks: any WebhookStore
+    public let retention: any RetentionStore
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -32,7 +34,9 @@ public struct Storage: Sendable {
         audit = SQLAuditStore(db: database)
         providers = SQLProviderStore(db: database)
         inbound = SQLInboundStore(db: database)
-        spool = SQLSpoolStore(db: database)
+        let webhookStore = SQLWebhookStore(db: database)
+        webhooks = webhookStore
+        spool = SQLSpoolStore(db: database, outbox: webhookStore)
         dncr = SQLDNCRStore(db: database)
         campaigns = SQLCampaignStore(db: database)
         dialers = SQLDialerStore(db: database)
@@ -42,6 +46,7 @@ public struct Storage: Sendable {
         supervision = SQLSupervisionStore(db: database)
         rateLimits = SQLRateLimitStore(db: database)
         operations = SQLOperationsStore(db: database)
+        retention = SQLRetentionStore(db: database)
     }
 
     /// Brings the schema up to date; see `Migrator`.

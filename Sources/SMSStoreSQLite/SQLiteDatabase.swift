@@ -78,11 +78,21 @@ public final class SQLiteDatabase: SQLDatabase {
         try pool.close()
     }
 
-    /// Copies the live database into a new file with SQLite's online backup.
+    /// Copies the live database into a new file with SQLite's online backup: one step from a read snapshot, so the
+    /// copy is consistent while other connections (or processes) keep writing. The copy is a single file (rollback
+    /// journal, no `-wal`), fit to be moved or archived alone.
     public func backup(to path: String) async throws {
         let destination = try DatabaseQueue(path: path)
-        try pool.backup(to: destination)
-        try destination.close()
+        do {
+            try await Self.translate {
+                try pool.backup(to: destination)
+                try await destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+            }
+            try destination.close()
+        } catch {
+            try? destination.close()
+            throw error
+        }
     }
 
     struct TransactionExecutor: SQLBatchExecutor, SQLBulkExecutor {

@@ -12,7 +12,8 @@ struct SMSDesk: AsyncParsableCommand {
         commandName: "smsdesk",
         abstract: "SMSDesk: an SMS contact center in one binary.",
         version: SMSDeskVersion.current,
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self, ImportCommand.self, Simulate.self])
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, APIKeyCommand.self, ImportCommand.self, Simulate.self,
+                      Backup.self, Restore.self, RetentionCommand.self])
 
     /// Logs go to standard error for every command, keeping standard output for the command's own answer.
     static func main() async {
@@ -146,6 +147,9 @@ struct Serve: AsyncParsableCommand {
         config.publicURL = publicURL ?? env["SMSDESK_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
         let logger = storageOptions.logger(config)
         let secrets = try SecretBox.load(base64: config.secretKey, dataDirectory: config.dataDirectory)
+        // Held while serving (the kernel drops it if the process dies): `smsdesk restore` refuses while it is held.
+        let dataDirectoryLock = try config.holdServerLock()
+        defer { dataDirectoryLock?.release() }
         let storage = try await Storage.open(config: config, logger: logger)
         if let password = try await Accounts(storage: storage, bcryptCost: config.bcryptCost).bootstrapAdmin() {
             say("admin password: \(password)")

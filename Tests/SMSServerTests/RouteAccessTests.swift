@@ -12,6 +12,7 @@ let expectedAccess: [String: Access] = [
     "POST /api/v1/auth/login": .open,
     "POST /api/v1/auth/logout": .people,
     "GET /api/v1/me": .people,
+    "PUT /api/v1/me/preferences": .people,
     "GET /api/v1/users": .admin,
     "POST /api/v1/users": .admin,
     "PATCH /api/v1/users/{id}": .admin,
@@ -20,6 +21,15 @@ let expectedAccess: [String: Access] = [
     "GET /api/v1/apikeys": .admin,
     "POST /api/v1/apikeys": .admin,
     "DELETE /api/v1/apikeys/{id}": .admin,
+    "GET /api/v1/webhooks": .admin,
+    "POST /api/v1/webhooks": .admin,
+    "GET /api/v1/webhooks/{id}": .admin,
+    "PATCH /api/v1/webhooks/{id}": .admin,
+    "DELETE /api/v1/webhooks/{id}": .admin,
+    "POST /api/v1/webhooks/{id}/secret": .admin,
+    "POST /api/v1/webhooks/{id}/ping": .admin,
+    "GET /api/v1/webhooks/{id}/deliveries": .admin,
+    "POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/replay": .admin,
     "GET /metrics": .roles([.admin, .supervisor, .integration]),
     "GET /openapi.json": .anyone,
     "GET /api/v1/provider-types": .staff,
@@ -89,6 +99,8 @@ let expectedAccess: [String: Access] = [
     "POST /api/v1/monitor/conversations/{id}/takeover": .staff,
     "GET /api/v1/agent/chat": .roles([.agent]),
     "POST /api/v1/agent/chat": .roles([.agent]),
+    "GET /api/v1/settings/retention": .admin,
+    "PUT /api/v1/settings/retention": .admin,
 ]
 
 func key(_ method: String, _ path: String) -> String { "\(method) \(RouteAudit.normalise(path))" }

@@ -68,7 +68,7 @@ enum ConformanceCases {
         .init(name: "providers: default rule (none marked: first; marking clears the other)", run: providerDefault),
         .init(name: "providers: delete refused while a dialer uses it", run: providerDeleteRefused),
         .init(name: "inbound messages and delivery reports are recorded once", run: inboundDedupe),
-    ] + SpoolCases.all + CampaignCases.all + LiveEventCases.all + ConversationCases.all + SearchCases.all + SupervisionCases.all + RateLimitCases.all + OperationsCases.all
+    ] + SpoolCases.all + CampaignCases.all + LiveEventCases.all + ConversationCases.all + SearchCases.all + SupervisionCases.all + RateLimitCases.all + WebhookCases.all + OperationsCases.all + RetentionCases.all
 
     static func provider(_ name: String, type: String = "Twilio") -> ProviderRecord {
         ProviderRecord(name: name, type: type, url: "https://api.example.com", username: "AC1",
@@ -299,6 +299,17 @@ enum ConformanceCases {
         #expect(updated.updatedAt == later)
         try await storage.users.setPasswordHash(id: user.id, "b", at: later)
         #expect(try await storage.users.credentials(username: "carla")?.passwordHash == "b")
+
+        // UI language and time zone: set, kept when absent from the changes, cleared with `.some(nil)`.
+        #expect(updated.locale == nil && updated.timeZone == nil)
+        let chosen = try await storage.users.update(
+            id: user.id, UserChanges(locale: "es", timeZone: "America/Montevideo"), at: later)
+        #expect(chosen.locale == "es" && chosen.timeZone == "America/Montevideo")
+        let kept = try await storage.users.update(id: user.id, UserChanges(displayName: "Carla R."), at: later)
+        #expect(kept.locale == "es" && kept.timeZone == "America/Montevideo")
+        let cleared = try await storage.users.update(id: user.id, UserChanges(locale: .some(nil)), at: later)
+        #expect(cleared.locale == nil && cleared.timeZone == "America/Montevideo")
+        #expect(try await storage.users.user(id: user.id)?.locale == nil)
         await #expect(throws: StoreError.notFound("user 424242")) {
             _ = try await storage.users.update(id: 424_242, UserChanges(disabled: true), at: later)
         }
@@ -378,7 +389,7 @@ enum ConformanceCases {
                         "campaign_supervisors", "campaigns", "canned_responses", "conversation_offers", "conversations", "delivery_reports",
                         "dialer_campaigns", "dialers", "dncr", "live_events", "login_failures", "messages",
                         "opt_out_events", "providers", "rate_limits", "schema_migrations", "sessions", "settings", "spool",
-                        "spool_events", "users", "webhook_deliveries", "webhooks"]
+                        "spool_events", "users", "webhook_attempts", "webhook_deliveries", "webhooks"]
         let sql: SQL = storage.database.dialect == .sqlite
             ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
             : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"

@@ -38,7 +38,20 @@ struct AuthController {
         people.on(.post, "/api/v1/auth/logout", RouteDoc("End this session", tag: "auth", status: 204), use: logout)
         people.on(.get, "/api/v1/me", RouteDoc("The signed-in user and the session's CSRF token", tag: "auth",
                                                response: loginResponse), use: me)
+        people.on(.put, "/api/v1/me/preferences", RouteDoc(
+            "Set the signed-in user's web UI language and time zone (null: follow the browser)", tag: "auth",
+            request: .object([("locale", .nullable(.enumeration(UserPreferences.languages))),
+                              ("timeZone", .nullable(.string(description: "IANA time zone, e.g. Europe/Madrid")))],
+                             required: []),
+            response: .object([("user", UserDTO.schema)], required: ["user"])), use: setPreferences)
     }
+
+    struct PreferencesRequest: Decodable {
+        var locale: String?
+        var timeZone: String?
+    }
+
+    struct UserEnvelope: Encodable, Sendable { var user: UserDTO }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<LoginResponse> {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
@@ -101,5 +114,15 @@ struct AuthController {
         let (principal, user) = try context.requireUser()
         guard case .session(_, let csrf) = principal.credential else { throw APIError.forbidden }
         return JSONResponse(LoginResponse(csrfToken: csrf, user: UserDTO(user)))
+    }
+
+    /// Saves the caller's own preferences: a missing or null field clears that preference.
+    @Sendable func setPreferences(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserEnvelope> {
+        let (_, user) = try context.requireUser()
+        let body = try await request.decodeJSON(PreferencesRequest.self, context: context)
+        let preferences = try UserPreferences(locale: body.locale, timeZone: body.timeZone)
+        let updated = try await storage.users.update(
+            id: user.id, UserChanges(locale: .some(preferences.locale), timeZone: .some(preferences.timeZone)), at: Date())
+        return JSONResponse(UserEnvelope(user: UserDTO(updated)))
     }
 }

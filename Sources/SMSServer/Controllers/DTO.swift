@@ -9,6 +9,10 @@ struct UserDTO: Codable, Sendable {
     var displayName: String
     var role: String
     var disabled: Bool
+    /// The web UI language the user chose (`en`, `es`, `it`); nil: follow the browser.
+    var locale: String?
+    /// The IANA time zone the UI shows times in; nil: the browser's.
+    var timeZone: String?
     var createdAt: Date
 
     init(_ user: User) {
@@ -17,14 +21,35 @@ struct UserDTO: Codable, Sendable {
         displayName = user.displayName
         role = user.role.rawValue
         disabled = user.disabled
+        locale = user.locale
+        timeZone = user.timeZone
         createdAt = user.createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, username, displayName, role, disabled, locale, timeZone, createdAt
+    }
+
+    /// Written by hand so that an unset preference is an explicit `null`, not a missing key.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(username, forKey: .username)
+        try c.encode(displayName, forKey: .displayName)
+        try c.encode(role, forKey: .role)
+        try c.encode(disabled, forKey: .disabled)
+        try c.encode(locale, forKey: .locale)
+        try c.encode(timeZone, forKey: .timeZone)
+        try c.encode(createdAt, forKey: .createdAt)
     }
 
     static let schema = JSONSchema.object([
         ("id", .integer), ("username", .string()), ("displayName", .string()),
         ("role", .enumeration(Role.personRoles.map(\.rawValue))), ("disabled", .boolean),
+        ("locale", .nullable(.enumeration(UserPreferences.languages))),
+        ("timeZone", .nullable(.string(description: "IANA time zone, e.g. America/Montevideo"))),
         ("createdAt", .string(format: "date-time")),
-    ], required: ["id", "username", "displayName", "role", "disabled", "createdAt"])
+    ], required: ["id", "username", "displayName", "role", "disabled", "locale", "timeZone", "createdAt"])
 }
 
 /// An API key as the API shows it (never the key or its hash).

@@ -21,6 +21,20 @@ struct UserController {
         var role: String?
         var displayName: String?
         var disabled: Bool?
+        /// Absent: unchanged; null: cleared (follow the browser).
+        var locale: String??
+        var timeZone: String??
+
+        enum CodingKeys: String, CodingKey { case role, displayName, disabled, locale, timeZone }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            role = try c.decodeIfPresent(String.self, forKey: .role)
+            displayName = try c.decodeIfPresent(String.self, forKey: .displayName)
+            disabled = try c.decodeIfPresent(Bool.self, forKey: .disabled)
+            locale = try c.decodeClearable(String.self, forKey: .locale)
+            timeZone = try c.decodeClearable(String.self, forKey: .timeZone)
+        }
     }
 
     struct UserList: Encodable, Sendable { var users: [UserDTO] }
@@ -40,8 +54,11 @@ struct UserController {
                               ("displayName", .string())], required: ["username", "role"]),
             status: 201, response: .object([("user", UserDTO.schema), ("password", .string())], required: ["user", "password"])),
             use: create)
-        admin.on(.patch, "/api/v1/users/{id}", RouteDoc("Change a user's role, display name or disabled flag", tag: "users",
-            request: .object([("role", .string()), ("displayName", .string()), ("disabled", .boolean)], required: []),
+        admin.on(.patch, "/api/v1/users/{id}", RouteDoc(
+            "Change a user's role, display name, disabled flag, UI language or time zone (null clears those two)", tag: "users",
+            request: .object([("role", .string()), ("displayName", .string()), ("disabled", .boolean),
+                              ("locale", .nullable(.enumeration(UserPreferences.languages))),
+                              ("timeZone", .nullable(.string(description: "IANA time zone")))], required: []),
             response: .object([("user", UserDTO.schema)], required: ["user"])), use: update)
         admin.on(.post, "/api/v1/users/{id}/password", RouteDoc(
             "Reset a user's password (ends their sessions); the new password is in the answer, once", tag: "users",
@@ -99,6 +116,8 @@ struct UserController {
             changes.displayName = trimmed
         }
         changes.disabled = body.disabled
+        if let locale = body.locale { changes.locale = .some(try UserPreferences.checkedLocale(locale)) }
+        if let timeZone = body.timeZone { changes.timeZone = .some(try UserPreferences.checkedTimeZone(timeZone)) }
         if id == me.id {
             if changes.disabled == true {
                 throw APIError.validation(field: "disabled", "you cannot disable your own account")
@@ -116,6 +135,8 @@ struct UserController {
         if let role = changes.role { details.append("role=\(role.rawValue)") }
         if let disabled = changes.disabled { details.append("disabled=\(disabled)") }
         if changes.displayName != nil { details.append("displayName changed") }
+        if let locale = changes.locale { details.append("locale=\(locale ?? "null")") }
+        if let timeZone = changes.timeZone { details.append("timeZone=\(timeZone ?? "null")") }
         try await audit(context, "user.update", user: id, details: details.joined(separator: " "))
         return JSONResponse(UserEnvelope(user: UserDTO(user)))
     }
