@@ -125,6 +125,8 @@ export const api = {
     setCsrfToken(r.csrfToken);
     return r;
   },
+  /** Saves the signed-in user's language and time zone (null: the browser's); returns { user }. */
+  setPreferences: (prefs) => request('PUT', '/me/preferences', prefs),
   async logout() {
     try {
       await request('POST', '/auth/logout', undefined, { handle401: false });

@@ -6,10 +6,12 @@
 
 import { api, onUnauthorized } from './api.js';
 import { disconnect as disconnectLive } from './live.js';
-import { t, lang, translateDom } from './i18n.js';
+import { t, translateDom, setPreferences } from './i18n.js';
+import { applyUserPreferences, openPreferences, preferencesLabel } from './preferences.js';
 import { h, clear, focusEl } from './dom.js';
 import { render as renderUsers } from './views/users.js';
 import { render as renderApiKeys } from './views/apikeys.js';
+import { render as renderWebhooks } from './views/webhooks.js';
 import { render as renderProviders } from './views/providers.js';
 import { render as renderDialers } from './views/dialers.js';
 import { render as renderCampaigns } from './views/campaigns.js';
@@ -17,6 +19,7 @@ import { render as renderDialerMonitor } from './views/dialer-monitor.js';
 import { render as renderInbox } from './views/inbox.js';
 import { render as renderMonitor } from './views/monitor.js';
 import { render as renderSearch } from './views/search.js';
+import { render as renderSettings } from './views/settings.js';
 import { renderUnavailable, renderNoAccess } from './views/placeholder.js';
 
 const ADMIN = 'admin';
@@ -31,6 +34,8 @@ const ROUTES = {
   dialers: { titleKey: 'nav.dialers', roles: [ADMIN], view: renderDialers },
   users: { titleKey: 'nav.users', roles: [ADMIN], view: renderUsers },
   apikeys: { titleKey: 'nav.apikeys', roles: [ADMIN], view: renderApiKeys },
+  webhooks: { titleKey: 'nav.webhooks', roles: [ADMIN], view: renderWebhooks },
+  settings: { titleKey: 'nav.settings', roles: [ADMIN], view: renderSettings },
   monitor: { titleKey: 'nav.monitor', roles: [ADMIN, SUPERVISOR], view: renderMonitor },
   'dialer-monitor': { titleKey: 'nav.dialerMonitor', roles: [ADMIN, SUPERVISOR], view: renderDialerMonitor },
   search: { titleKey: 'nav.search', roles: [ADMIN, SUPERVISOR], view: renderSearch },
@@ -38,7 +43,7 @@ const ROUTES = {
 };
 
 const NAV_GROUPS = [
-  { titleKey: 'nav.groupAdmin', routes: ['providers', 'campaigns', 'dialers', 'users', 'apikeys'] },
+  { titleKey: 'nav.groupAdmin', routes: ['providers', 'campaigns', 'dialers', 'users', 'apikeys', 'webhooks', 'settings'] },
   { titleKey: 'nav.groupSupervision', routes: ['monitor', 'dialer-monitor', 'search'] },
   { titleKey: 'nav.groupAgent', routes: ['inbox'] },
 ];
@@ -60,6 +65,7 @@ const els = {
   userName: document.getElementById('current-user'),
   userRole: document.getElementById('current-role'),
   logout: document.getElementById('logout-button'),
+  preferences: document.getElementById('preferences-button'),
   skip: document.getElementById('skip-link'),
 };
 
@@ -93,6 +99,8 @@ function showLogin(infoKey = null, { keepUsername = false } = {}) {
   leaveView();
   disconnectLive(); // the live connection belongs to the session that ended
   currentUser = null;
+  // The sign-in page follows the browser's language, not the last user's.
+  if (setPreferences({})) translateDom();
   viewToken += 1;
   clear(els.main);
   clear(els.nav);
@@ -165,13 +173,31 @@ function buildNav(role) {
   }
 }
 
-function enterShell(user) {
-  currentUser = user;
+/** Texts of the shell that depend on the user and the language. */
+function renderShellChrome(user) {
+  translateDom();
   els.userName.textContent = user.displayName || user.username;
   els.userName.title = user.username;
   els.userRole.textContent = t(`role.${user.role}`);
   els.userRole.dataset.role = user.role;
+  els.preferences.textContent = preferencesLabel();
+  els.preferences.setAttribute('aria-label', `${t('topbar.preferences')}: ${preferencesLabel()}`);
   buildNav(user.role);
+}
+
+/** The user saved another language or time zone: redraw everything in it, keeping the session and the page. */
+function preferencesSaved(user) {
+  if (!currentUser) return;
+  currentUser = { ...currentUser, locale: user.locale, timeZone: user.timeZone };
+  renderShellChrome(currentUser);
+  route(false);
+  focusEl(els.preferences);
+}
+
+function enterShell(user) {
+  currentUser = user;
+  applyUserPreferences(user);
+  renderShellChrome(user);
   els.boot.hidden = true;
   els.login.hidden = true;
   els.loginInfo.textContent = '';
@@ -235,10 +261,11 @@ async function logout() {
 // ---- Boot ------------------------------------------------------------------------
 
 async function boot() {
-  document.documentElement.lang = lang;
+  setPreferences({});
   translateDom();
   els.loginForm.addEventListener('submit', submitLogin);
   els.logout.addEventListener('click', logout);
+  els.preferences.addEventListener('click', () => { if (currentUser) openPreferences(currentUser, preferencesSaved); });
   els.skip.addEventListener('click', () => focusEl(document.getElementById('page-title') || els.main));
   window.addEventListener('hashchange', () => route(true));
   onUnauthorized(() => {

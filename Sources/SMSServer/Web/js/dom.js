@@ -1,7 +1,8 @@
 // Small DOM helpers: element creation without innerHTML, date formatting,
 // and turning API errors into user-facing text.
 
-import { t, locale } from './i18n.js';
+import { t } from './i18n.js';
+import { formatDate } from './format.js';
 
 /**
  * h('button', { type: 'button', class: 'btn', dataset: { testid: 'x' }, onclick: fn }, 'Text')
@@ -38,24 +39,12 @@ export function clear(el) {
   return el;
 }
 
-let dateFormat = null;
-function getDateFormat() {
-  if (!dateFormat) {
-    try {
-      dateFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
-    } catch (_) {
-      dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-    }
-  }
-  return dateFormat;
-}
-
-/** A <time> element showing an ISO-8601 UTC string in the browser's locale and zone. */
+/** A <time> element showing an ISO-8601 UTC string in the user's language and time zone. */
 export function timeEl(iso, emptyKey = 'common.none') {
   if (!iso) return h('span', { class: 'muted' }, t(emptyKey));
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  return h('time', { datetime: iso, title: d.toISOString() }, getDateFormat().format(d));
+  return h('time', { datetime: iso, title: formatDate(d, 'full') }, formatDate(d, 'dateTime'));
 }
 
 /** User-facing text for an ApiError (or any error). */

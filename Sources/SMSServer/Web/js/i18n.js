@@ -1,6 +1,10 @@
 // String tables for the web UI. Every user-visible string goes through t().
-// Add a language by adding a table with the same keys (e.g. `es`) to TABLES;
-// missing keys fall back to English, then to the key itself.
+// English is here; Spanish and Italian are in lang/es.js and lang/it.js, with
+// exactly the same keys and {placeholders} (Tests/browser/test_languages.py
+// checks). Missing keys fall back to English, then to the key itself.
+
+import { es } from './lang/es.js';
+import { it } from './lang/it.js';
 
 const en = {
   'app.name': 'SMSDesk',
@@ -20,6 +24,7 @@ const en = {
   'nav.dialers': 'Dialers',
   'nav.users': 'Users',
   'nav.apikeys': 'API keys',
+  'nav.webhooks': 'Webhooks',
   'nav.monitor': 'Monitor',
   'nav.dialerMonitor': 'Dialer monitor',
   'nav.search': 'Search',
@@ -27,6 +32,17 @@ const en = {
 
   'topbar.signedInAs': 'Signed in as',
   'topbar.logout': 'Logout',
+  'topbar.preferences': 'Language and time zone',
+
+  'prefs.title': 'Language and time zone',
+  'prefs.language': 'Language',
+  'prefs.timeZone': 'Time zone',
+  'prefs.browserDefault': 'As the browser ({value})',
+  'prefs.hint': 'Dates and times are shown in this time zone. Saved for your user, on every device.',
+  'prefs.saveFailed': 'Could not save your preferences: {error}',
+  'prefs.now': 'Now: {time}',
+
+  'format.daysHours': '{d} d {h} h',
 
   'login.title': 'Sign in to SMSDesk',
   'login.username': 'Username',
@@ -102,6 +118,12 @@ const en = {
   'users.passwordReset': 'Password of {username} reset; they have been signed out.',
   'users.sessionsEnded': 'All sessions of {username} ended.',
   'users.usernameTaken': 'This username is already taken.',
+  'users.colPreferences': 'Language · time zone',
+  'users.browserDefault': 'Browser',
+  'users.languageFor': 'Language of {username}',
+  'users.timeZoneFor': 'Time zone of {username}',
+  'users.timeZoneInvalid': '"{zone}" is not a known time zone.',
+  'users.preferencesSaved': 'Language and time zone of {username} saved.',
 
   'apikeys.title': 'API keys',
   'apikeys.createTitle': 'Create API key',
@@ -121,6 +143,64 @@ const en = {
   'apikeys.revoked': 'Key "{name}" revoked.',
   'apikeys.created': 'Key "{name}" created.',
   'apikeys.empty': 'No API keys yet.',
+  'webhooks.title': 'Webhooks',
+  'webhooks.intro': 'SMSDesk POSTs signed JSON to these URLs when the chosen events happen, retrying for 24 hours. See docs/webhooks.md for the payloads and how to check the signature.',
+  'webhooks.url': 'URL',
+  'webhooks.urlHint': 'Absolute http:// or https:// address of the receiver.',
+  'webhooks.events': 'Events',
+  'webhooks.eventsHint': 'Choose at least one.',
+  'webhooks.event.message.inbound': 'Inbound SMS (message.inbound)',
+  'webhooks.event.message.status': 'Message status (message.status)',
+  'webhooks.event.conversation.closed': 'Conversation closed (conversation.closed)',
+  'webhooks.event.optout': 'Opt-out / opt-in (optout)',
+  'webhooks.enabled': 'Enabled',
+  'webhooks.createTitle': 'Add webhook',
+  'webhooks.editTitle': 'Edit webhook',
+  'webhooks.create': 'Add webhook',
+  'webhooks.saved': 'Webhook {url} saved.',
+  'webhooks.created': 'Webhook {url} added.',
+  'webhooks.secretFor': 'Signing secret of {url}',
+  'webhooks.secretNotice': 'Copy it into the receiver now: you will not see it again. It signs every request (SMSDesk-Signature).',
+  'webhooks.listTitle': 'Webhooks',
+  'webhooks.colState': 'State',
+  'webhooks.colCreated': 'Created',
+  'webhooks.colDelivery': 'Delivery',
+  'webhooks.colEvent': 'Event',
+  'webhooks.colAttempts': 'Attempts',
+  'webhooks.colLastAttempt': 'Last attempt',
+  'webhooks.colResponse': 'Last response',
+  'webhooks.stateAll': 'All',
+  'webhooks.state.pending': 'Pending',
+  'webhooks.state.delivered': 'Delivered',
+  'webhooks.state.failed': 'Failed',
+  'webhooks.filterState': 'State',
+  'webhooks.logTitle': 'Delivery log',
+  'webhooks.logFor': 'Deliveries to {url}',
+  'webhooks.logEmpty': 'No deliveries yet.',
+  'webhooks.more': 'Older deliveries',
+  'webhooks.empty': 'No webhooks yet.',
+  'webhooks.on': 'Enabled',
+  'webhooks.off': 'Disabled',
+  'webhooks.deliveries': 'Deliveries',
+  'webhooks.ping': 'Send test event',
+  'webhooks.pinged': 'Test event queued for {url}.',
+  'webhooks.edit': 'Edit',
+  'webhooks.rotate': 'Rotate secret',
+  'webhooks.confirmRotate': 'Make a new secret? The current one stops working at once.',
+  'webhooks.rotated': 'New secret for {url}.',
+  'webhooks.delete': 'Delete',
+  'webhooks.confirmDelete': 'Delete this webhook and its delivery log?',
+  'webhooks.deleted': 'Webhook {url} deleted.',
+  'webhooks.attemptStatus': 'HTTP {status} in {ms} ms',
+  'webhooks.attemptError': '{error} ({ms} ms)',
+  'webhooks.details': 'Details',
+  'webhooks.payload': 'Body sent',
+  'webhooks.attemptLog': 'Attempts',
+  'webhooks.noAttempts': 'Not attempted yet.',
+  'webhooks.nextAttempt': 'Next attempt:',
+  'webhooks.notYet': 'Not yet',
+  'webhooks.replay': 'Replay',
+  'webhooks.replayed': 'Delivery {id} queued again.',
 
   'common.close': 'Close',
 
@@ -605,7 +685,6 @@ const en = {
   'inbox.waiting': 'Waiting {time}',
   'inbox.offerLeft': 'New · {time}',
   'inbox.acceptWithin': 'Accept within {time}',
-  'inbox.days': '{d} d {h} h',
   'inbox.unread.one': '{count} unread message',
   'inbox.unread.other': '{count} unread messages',
   'inbox.youPrefix': 'You: {text}',
@@ -671,7 +750,7 @@ const en = {
   'inbox.noCannedMatch': 'No canned response matches.',
   'inbox.sendLater': 'Send later',
   'inbox.sendAt': 'Send at',
-  'inbox.sendLaterHint': 'Your local time. Quiet hours and the do-not-contact list still apply.',
+  'inbox.sendLaterHint': 'In your time zone. Quiet hours and the do-not-contact list still apply.',
   'inbox.sendAtRequired': 'Choose when to send it.',
   'inbox.sendAtPast': 'Choose a time in the future.',
   'inbox.scheduledOk': 'Reply scheduled for {time}.',
@@ -910,11 +989,50 @@ const en = {
   'sup.send': 'Send',
   'sup.pausedBy': '{name} paused you: {reason}',
   'sup.takenBy': '{name} took over one of your conversations.',
+
+  // Settings page: message retention.
+  'nav.settings': 'Settings',
+  'settings.title': 'Settings',
+  'settings.retentionTitle': 'Message retention',
+  'settings.retentionIntro': 'How long message texts and phone numbers are kept. The setting is applied once a day by the server; the do-not-contact register is never touched, and messages still being sent and open conversations are always kept.',
+  'settings.mode': 'After the retention period',
+  'settings.modeKeep': 'Keep everything',
+  'settings.modeDelete': 'Delete',
+  'settings.modeAnonymise': 'Anonymise',
+  'settings.days': 'Retention period (days)',
+  'settings.daysHint': 'From 1 to 36500 days.',
+  'settings.daysInvalid': 'Enter a whole number of days from 1 to 36500.',
+  'settings.explain.keep': 'Nothing is ever deleted or anonymised (the default).',
+  'settings.explain.delete': 'Finished outgoing messages with their history, closed conversations with their messages, unrouted inbound messages and delivery reports older than the period are deleted.',
+  'settings.explain.anonymise': 'Texts older than the period are emptied and phone numbers replaced by a keyed hash: counts and statistics per number still add up.',
+  'settings.save': 'Save',
+  'settings.saving': 'Saving…',
+  'settings.saved': 'Retention setting saved. It applies at the next daily run.',
+  'settings.lastRun': 'Last run',
+  'settings.lastRunNever': 'It has not run yet.',
+  'settings.lastRunAt': 'When',
+  'settings.lastRunMode': 'What it did',
+  'settings.lastRunCutoff': 'Older than',
+  'settings.countSpool': 'Outgoing messages',
+  'settings.countSpoolEvents': 'State history entries deleted',
+  'settings.countConversations': 'Conversations',
+  'settings.countMessages': 'Conversation messages',
+  'settings.countReports': 'Delivery reports',
+  'settings.countWebhookDeliveries': 'Webhook deliveries',
 };
 
-const TABLES = { en };
+/** Every language's table by code (the browser test compares their keys and placeholders). */
+export const TABLES = { en, es, it };
 
-function pickLanguage() {
+/** The UI languages, each named in itself (for the language selector). */
+export const LANGUAGES = [
+  { code: 'en', name: 'English' },
+  { code: 'es', name: 'Español' },
+  { code: 'it', name: 'Italiano' },
+];
+
+/** The first of the browser's preferred languages that has a table, else English. */
+export function browserLanguage() {
   const wanted = (typeof navigator !== 'undefined' && (navigator.languages || [navigator.language])) || [];
   for (const tag of wanted) {
     if (!tag) continue;
@@ -924,10 +1042,62 @@ function pickLanguage() {
   return 'en';
 }
 
-export const lang = pickLanguage();
+/** The browser's own time zone (used when the user has not chosen one). */
+export function browserTimeZone() {
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (_) { return 'UTC'; }
+}
 
-/** Locale used for dates and numbers: the browser's own, so formats match the user. */
-export const locale = (typeof navigator !== 'undefined' && navigator.language) || 'en';
+function validTimeZone(zone) {
+  if (!zone) return false;
+  try { new Intl.DateTimeFormat('en', { timeZone: zone }); return true; } catch (_) { return false; } // eslint-disable-line no-new
+}
+
+/** The language in use (`en`, `es`, `it`); a live binding that setPreferences changes. */
+export let lang = browserLanguage();
+
+/**
+ * Locale for dates and numbers: the browser's own tag when it is in the UI
+ * language (es-AR keeps Argentine formats), else the UI language itself.
+ */
+export let locale = localeFor(lang);
+
+/** The IANA time zone dates and times are shown in. */
+export let timeZone = browserTimeZone();
+
+function localeFor(language) {
+  const tags = (typeof navigator !== 'undefined' && (navigator.languages || [navigator.language])) || [];
+  for (const tag of tags) {
+    if (tag && String(tag).toLowerCase().split('-')[0] === language) return String(tag);
+  }
+  return language;
+}
+
+const listeners = [];
+
+/** Runs `fn` after the language or time zone changes (formatters drop their caches). */
+export function onPreferencesChange(fn) {
+  listeners.push(fn);
+}
+
+/**
+ * Applies a user's preferences (null/absent: the browser's). Returns whether
+ * anything changed. Keeps `<html lang>` right.
+ */
+export function setPreferences({ locale: wantedLang = null, timeZone: wantedZone = null } = {}) {
+  const nextLang = wantedLang && TABLES[wantedLang] ? wantedLang : browserLanguage();
+  const nextZone = validTimeZone(wantedZone) ? wantedZone : browserTimeZone();
+  const changed = nextLang !== lang || nextZone !== timeZone;
+  lang = nextLang;
+  locale = localeFor(nextLang);
+  timeZone = nextZone;
+  if (typeof document !== 'undefined') document.documentElement.lang = lang;
+  if (changed) {
+    for (const fn of listeners) {
+      try { fn(); } catch (_) { /* one listener must not stop the others */ }
+    }
+  }
+  return changed;
+}
 
 /**
  * Translate `key`, replacing `{name}` placeholders with values from `params`.

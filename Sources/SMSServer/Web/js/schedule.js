@@ -5,7 +5,7 @@
 // "Always open" is every day 00:00–24:00 with no exceptions, or no schedule.
 // The editor shows one range per day; dated exceptions are kept as they are.
 
-import { t } from './i18n.js';
+import { t, timeZone as userTimeZone } from './i18n.js';
 import { h, focusEl } from './dom.js';
 import { field } from './components.js';
 
@@ -17,12 +17,9 @@ export const ALWAYS_OPEN = {
   exceptions: [],
 };
 
+/** The default zone of a new schedule: the signed-in user's (their choice, else the browser's). */
 export function browserTimeZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch (_) {
-    return 'UTC';
-  }
+  return userTimeZone || 'UTC';
 }
 
 export function validTimeZone(zone) {

@@ -14,6 +14,7 @@
 import { request } from '../api.js';
 import * as liveEvents from '../live.js';
 import { t } from '../i18n.js';
+import { formatDate } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 
 const chatApi = {
@@ -23,7 +24,7 @@ const chatApi = {
 const NOTICE_MS = 30000;
 
 function clock(iso) {
-  try { return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); } catch (_) { return ''; }
+  return formatDate(iso, 'time');
 }
 
 export function attachSupervision(container, ctx) {

@@ -14,7 +14,8 @@
 
 import { request, ApiError } from '../api.js';
 import * as liveEvents from '../live.js';
-import { t, locale } from '../i18n.js';
+import { t } from '../i18n.js';
+import { formatDate, formatNumber, sameDay, startOfDay, isoSeconds } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, field } from '../components.js';
 
@@ -51,12 +52,8 @@ const STATS = [
 
 const REPORT_PAGE = 100;
 
-let numberFormat = null;
 function fmt(n) {
-  if (!numberFormat) {
-    try { numberFormat = new Intl.NumberFormat(locale); } catch (_) { numberFormat = new Intl.NumberFormat(); }
-  }
-  return numberFormat.format(Number(n) || 0);
+  return formatNumber(Number(n) || 0);
 }
 
 /** "1 message" / "3 messages": keys `<key>.one` and `<key>.other`, both with {count}. */
@@ -76,38 +73,23 @@ function fieldLabel(name) {
   return text === key ? name : text;
 }
 
-/** ISO-8601 without fractional seconds (what the server parses). */
-function isoSeconds(date) {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** A `YYYY-MM-DD` from a date input as the local midnight starting that day (plus `days`). */
+/** A `YYYY-MM-DD` from a date input as the midnight starting that day (plus `days`) in the user's time zone. */
 function localDay(value, days = 0) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
-  if (!m) return null;
-  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days, 0, 0, 0, 0);
-  return Number.isNaN(d.getTime()) ? null : d;
+  return startOfDay(value, days);
 }
 
-let timeFormats = null;
 /** A compact <time>: the time only for today, else a short date and time; the full instant in the title. */
 function shortTime(iso) {
   if (!iso) return h('span', { class: 'muted' }, t('common.none'));
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  if (!timeFormats) {
-    const make = (opts) => { try { return new Intl.DateTimeFormat(locale, opts); } catch (_) { return new Intl.DateTimeFormat(undefined, opts); } };
-    timeFormats = { today: make({ timeStyle: 'medium' }), other: make({ dateStyle: 'short', timeStyle: 'short' }) };
-  }
-  const now = new Date();
-  const sameDay = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
-  return h('time', { datetime: iso, title: d.toString() }, (sameDay ? timeFormats.today : timeFormats.other).format(d));
+  return h('time', { datetime: iso, title: formatDate(d, 'full') }, formatDate(d, sameDay(d) ? 'timeSeconds' : 'short'));
 }
 
 function formatBytes(n) {
   if (n < 1024) return t('dm.bytes', { n: fmt(n) });
-  if (n < 1024 * 1024) return t('dm.kilobytes', { n: (n / 1024).toFixed(1) });
-  return t('dm.megabytes', { n: (n / (1024 * 1024)).toFixed(1) });
+  if (n < 1024 * 1024) return t('dm.kilobytes', { n: formatNumber(n / 1024, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
+  return t('dm.megabytes', { n: formatNumber(n / (1024 * 1024), { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
 }
 
 // ---- Live data source -------------------------------------------------------------
@@ -270,7 +252,7 @@ function uploadBox({ prefix, ctx, labelKey, hintKey }) {
   function setProgress(loaded, total) {
     const pct = total > 0 ? Math.min(100, Math.round((loaded / total) * 100)) : 0;
     progress.value = pct;
-    progressText.textContent = t('dm.uploading', { pct, loaded: formatBytes(loaded), total: formatBytes(total) });
+    progressText.textContent = t('dm.uploading', { pct: formatNumber(pct), loaded: formatBytes(loaded), total: formatBytes(total) });
   }
 
   async function run(path) {
@@ -467,7 +449,7 @@ export function render(main, ctx, { source = liveMonitorSource() } = {}) {
     state.live = mode;
     live.dataset.state = mode;
     if (mode === 'live') {
-      liveText.textContent = t('dm.liveAt', { time: new Date(at || Date.now()).toLocaleTimeString(locale) });
+      liveText.textContent = t('dm.liveAt', { time: formatDate(at || Date.now(), 'timeSeconds') });
     } else if (mode === 'lost') {
       liveText.textContent = t('dm.lost');
     } else {

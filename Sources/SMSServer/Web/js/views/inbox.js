@@ -17,7 +17,8 @@
 
 import { request } from '../api.js';
 import * as liveEvents from '../live.js';
-import { t, locale } from '../i18n.js';
+import { t } from '../i18n.js';
+import { formatDate, formatDuration, sameDay, isoSeconds, toInputDateTime, fromInputDateTime } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, preserveFocus } from '../components.js';
 import { analyze, characterCount, textToSend, UCS2 } from '../smstext.js';
@@ -56,38 +57,18 @@ export const EMOJI = [
 
 // ---- Formatting ------------------------------------------------------------------------------
 
-/** "0:42", "12:05", "1:02:03", "2 d 3 h". */
+/** "0:42", "12:05", "1:02:03", "2 d 3 h" (format.js, in the user's locale). */
 export function duration(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400);
-  if (d > 0) return t('inbox.days', { d, h: Math.floor((s % 86400) / 3600) });
-  const hours = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  const pad = (n) => String(n).padStart(2, '0');
-  return hours > 0 ? `${hours}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  return formatDuration(seconds);
 }
 
 function since(iso, now = Date.now()) {
   return (now - Date.parse(iso)) / 1000;
 }
 
-let formats = null;
+/** A formatter of one style (time, date, dateTime, short) in the user's locale and time zone. */
 function fmt(kind) {
-  if (!formats) {
-    const make = (opts) => { try { return new Intl.DateTimeFormat(locale, opts); } catch (_) { return new Intl.DateTimeFormat(undefined, opts); } };
-    formats = {
-      time: make({ timeStyle: 'short' }),
-      date: make({ dateStyle: 'medium' }),
-      dateTime: make({ dateStyle: 'medium', timeStyle: 'short' }),
-      short: make({ dateStyle: 'short', timeStyle: 'short' }),
-    };
-  }
-  return formats[kind];
-}
-
-function sameDay(a, b) {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+  return { format: (d) => formatDate(d, kind) };
 }
 
 /** A compact <time>: the time alone today, else date and time; the full instant in the title. */
@@ -95,19 +76,13 @@ function shortTime(iso, testid) {
   if (!iso) return null;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  const text = sameDay(d, new Date()) ? fmt('time').format(d) : fmt('short').format(d);
-  return h('time', { datetime: iso, title: fmt('dateTime').format(d), dataset: testid ? { testid } : undefined }, text);
+  const text = sameDay(d) ? formatDate(d, 'time') : formatDate(d, 'short');
+  return h('time', { datetime: iso, title: formatDate(d, 'full'), dataset: testid ? { testid } : undefined }, text);
 }
 
-/** ISO-8601 without fractional seconds (what the server parses). */
-function isoSeconds(date) {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** A Date as the value of a datetime-local input (the browser's zone). */
+/** A Date as the value of a datetime-local input (the user's time zone). */
 function localInputValue(date) {
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return toInputDateTime(date);
 }
 
 function tCount(key, count, params = {}) {
@@ -1195,7 +1170,7 @@ export function render(main, ctx) {
         if (last.empty) { error.textContent = t('inbox.textRequired'); textarea.focus(); return { ok: false }; }
         if (last.tooLong) { textarea.focus(); return { ok: false }; }
         if (!later.hidden) {
-          const at = laterInput.value ? new Date(laterInput.value) : null;
+          const at = laterInput.value ? fromInputDateTime(laterInput.value) : null;
           if (!at || Number.isNaN(at.getTime())) { error.textContent = t('inbox.sendAtRequired'); laterInput.focus(); return { ok: false }; }
           if (at.getTime() <= Date.now()) { error.textContent = t('inbox.sendAtPast'); laterInput.focus(); return { ok: false }; }
           return { ok: true, sendAt: at };
@@ -1266,7 +1241,7 @@ export function render(main, ctx) {
       if (r.tooLong) { error.textContent = t('inbox.tooLong', { max: MAX_TEXT }); text.focus(); return; }
       const body = { campaignId: Number(campaign.value), number: number.value.trim(), text: text.value };
       if (laterCheck.checked) {
-        const at = laterAt.value ? new Date(laterAt.value) : null;
+        const at = laterAt.value ? fromInputDateTime(laterAt.value) : null;
         if (!at || Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) {
           error.textContent = t('inbox.sendAtPast'); laterAt.focus(); return;
         }

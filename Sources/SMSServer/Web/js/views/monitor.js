@@ -17,7 +17,8 @@
 
 import { request } from '../api.js';
 import * as liveEvents from '../live.js';
-import { t, locale } from '../i18n.js';
+import { t } from '../i18n.js';
+import { formatDate, formatDuration, formatNumber, formatPercent, formatCalendarDay } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, preserveFocus } from '../components.js';
 
@@ -51,38 +52,23 @@ const SVG = 'http://www.w3.org/2000/svg';
 function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return t('mon.none');
   const s = Math.max(0, Math.floor(seconds));
-  const hours = Math.floor(s / 3600);
-  const minutes = Math.floor((s % 3600) / 60);
-  const secs = s % 60;
-  if (hours >= 24) return t('mon.days', { days: Math.floor(hours / 24), hours: hours % 24 });
-  const pad = (n) => String(n).padStart(2, '0');
-  return hours > 0 ? `${hours}:${pad(minutes)}:${pad(secs)}` : `${minutes}:${pad(secs)}`;
+  if (s >= 86400) return t('mon.days', { days: formatNumber(Math.floor(s / 86400)), hours: formatNumber(Math.floor((s % 86400) / 3600)) });
+  return formatDuration(s);
 }
 
-let percentFormat = null;
 function percent(fraction) {
   if (fraction === null || fraction === undefined) return t('mon.none');
-  if (!percentFormat) {
-    try { percentFormat = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }); }
-    catch (_) { percentFormat = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 }); }
-  }
-  return percentFormat.format(fraction);
+  return formatPercent(fraction);
 }
 
-function clock(iso, timeZone) {
-  try {
-    return new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone }).format(new Date(iso));
-  } catch (_) {
-    return new Date(iso).toLocaleTimeString();
-  }
+/** HH:mm of an instant in the user's time zone, or in `timeZone` (a campaign's) when given. */
+function clock(iso, timeZone = null) {
+  return formatDate(iso, 'hour', timeZone);
 }
 
+/** The hour of an instant in the campaign's time zone (the charts' slices). */
 function hourLabel(iso, timeZone) {
-  try {
-    return new Intl.DateTimeFormat(locale, { hour: '2-digit', hourCycle: 'h23', timeZone }).format(new Date(iso));
-  } catch (_) {
-    return String(new Date(iso).getHours());
-  }
+  return formatDate(iso, 'hourOnly', timeZone);
 }
 
 function svg(tag, attrs = {}, ...children) {
@@ -353,7 +339,7 @@ export function render(main, ctx) {
     const longestChat = [today.longestChatTime, openChat].filter((v) => v !== null && v !== undefined);
     return [
       { key: 'service-level', label: t('mon.kpiServiceLevel'), value: percent(today.serviceLevel),
-        limit: t('mon.limitTarget', { value: `${c.serviceLevelPercent}%` }),
+        limit: t('mon.limitTarget', { value: formatPercent(c.serviceLevelPercent / 100) }),
         crossed: today.serviceLevel !== null && today.serviceLevel * 100 < c.serviceLevelPercent,
         hint: t('mon.kpiServiceLevelHint', { seconds: th.serviceLevelSeconds, answered: today.answered }) },
       { key: 'abandon-rate', label: t('mon.kpiAbandonRate'), value: percent(today.abandonRate),
@@ -414,26 +400,26 @@ export function render(main, ctx) {
     }
     const q = m.totals.queue;
     dayTotals.textContent = t('mon.dayTotals', {
-      day: m.day, offered: q.offered, answered: q.answered, abandoned: q.abandoned, sl: percent(q.serviceLevel),
+      day: formatCalendarDay(m.day), offered: q.offered, answered: q.answered, abandoned: q.abandoned, sl: percent(q.serviceLevel),
       handle: duration(q.averageHandleTime), wait: duration(q.averageWait),
     });
     const zone = c.timeZone;
     const target = c.serviceLevelPercent / 100;
     const sl = barChart({
-      slices: m.series, value: (s) => s.queue.serviceLevel, max: 1, format: (v) => `${Math.round(v * 100)}%`, timeZone: zone,
+      slices: m.series, value: (s) => s.queue.serviceLevel, max: 1, format: (v) => formatPercent(v, 0), timeZone: zone,
       threshold: { value: target, crossed: (v) => v < target },
-      label: t('mon.chartServiceLevelLabel', { day: m.day, target: c.serviceLevelPercent }), testid: 'chart-service-level',
+      label: t('mon.chartServiceLevelLabel', { day: formatCalendarDay(m.day), target: formatNumber(c.serviceLevelPercent) }), testid: 'chart-service-level',
     });
     const peak = Math.max(c.thresholds.acdQueueLength, 1, ...m.series.map((s) => s.queueLength.peak));
     const ql = barChart({
       slices: m.series, value: (s) => s.queueLength.average, line: { value: (s) => (s.queueLength.average === null ? null : s.queueLength.peak) },
-      max: peak, format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), timeZone: zone,
+      max: peak, format: (v) => formatNumber(v, { maximumFractionDigits: 1 }), timeZone: zone,
       threshold: { value: c.thresholds.acdQueueLength, crossed: (v) => v > c.thresholds.acdQueueLength },
-      label: t('mon.chartQueueLabel', { day: m.day, limit: c.thresholds.acdQueueLength }), testid: 'chart-queue',
+      label: t('mon.chartQueueLabel', { day: formatCalendarDay(m.day), limit: c.thresholds.acdQueueLength }), testid: 'chart-queue',
     });
     charts.append(
       h('figure', { class: 'mon-figure' }, h('figcaption', null, t('mon.chartServiceLevel'),
-        h('span', { class: 'mon-legend' }, h('span', { class: 'mon-key mon-key-threshold' }), t('mon.legendTarget', { value: `${c.serviceLevelPercent}%` }))), sl),
+        h('span', { class: 'mon-legend' }, h('span', { class: 'mon-key mon-key-threshold' }), t('mon.legendTarget', { value: formatPercent(c.serviceLevelPercent / 100) }))), sl),
       h('figure', { class: 'mon-figure' }, h('figcaption', null, t('mon.chartQueue'),
         h('span', { class: 'mon-legend' }, h('span', { class: 'mon-key mon-key-bar' }), t('mon.legendAverage'),
           h('span', { class: 'mon-key mon-key-line' }), t('mon.legendPeak'),

@@ -9,7 +9,8 @@
 // server enforces it, and the campaign list shows only those.
 
 import { request } from '../api.js';
-import { t, locale } from '../i18n.js';
+import { t } from '../i18n.js';
+import { formatDate, sameDay, startOfDay, isoSeconds } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, field, fillTableBody } from '../components.js';
 
@@ -22,31 +23,17 @@ const searchApi = {
   conversation: (id) => request('GET', `/conversations/${enc(id)}`),
 };
 
-/** A `YYYY-MM-DD` of a date input as the local midnight starting that day (plus `days`), or null. */
+/** A `YYYY-MM-DD` of a date input as the midnight starting that day (plus `days`) in the user's time zone, or null. */
 function localDay(value, days = 0) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
-  if (!m) return null;
-  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days, 0, 0, 0, 0);
-  return Number.isNaN(d.getTime()) ? null : d;
+  return startOfDay(value, days);
 }
 
-function isoSeconds(date) {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-let timeFormats = null;
 /** A compact <time>: the time alone for today, else a short date and time; the full instant in its title. */
 function shortTime(iso) {
   if (!iso) return h('span', { class: 'muted' }, t('common.none'));
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  if (!timeFormats) {
-    const make = (opts) => { try { return new Intl.DateTimeFormat(locale, opts); } catch (_) { return new Intl.DateTimeFormat(undefined, opts); } };
-    timeFormats = { today: make({ timeStyle: 'short' }), other: make({ dateStyle: 'short', timeStyle: 'short' }) };
-  }
-  const now = new Date();
-  const sameDay = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
-  return h('time', { datetime: iso, title: d.toString() }, (sameDay ? timeFormats.today : timeFormats.other).format(d));
+  return h('time', { datetime: iso, title: formatDate(d, 'full') }, formatDate(d, sameDay(d) ? 'time' : 'short'));
 }
 
 function stateLabel(state) {
@@ -271,8 +258,8 @@ export function render(main, ctx) {
 
   function deliveryTitle(m) {
     const parts = [];
-    if (m.sentAt) parts.push(t('search.sentAt', { time: new Date(m.sentAt).toLocaleString() }));
-    if (m.deliveredAt) parts.push(t('search.deliveredAt', { time: new Date(m.deliveredAt).toLocaleString() }));
+    if (m.sentAt) parts.push(t('search.sentAt', { time: formatDate(m.sentAt, 'dateTime') }));
+    if (m.deliveredAt) parts.push(t('search.deliveredAt', { time: formatDate(m.deliveredAt, 'dateTime') }));
     return parts.join(' · ') || null;
   }
 
@@ -324,7 +311,7 @@ export function render(main, ctx) {
           h('h3', { class: 'panel-title' }, t('search.earlier')),
           h('ul', { class: 'earlier-list', dataset: { testid: 'search-earlier' } }, earlier.map((e) => {
             const btn = h('button', { type: 'button', class: 'btn-link', dataset: { testid: `search-earlier-${e.id}` } },
-              t('search.earlierItem', { date: new Date(e.openedAt).toLocaleString() }));
+              t('search.earlierItem', { date: formatDate(e.openedAt, 'dateTime') }));
             btn.addEventListener('click', () => openThread(e.id, openedFrom));
             return h('li', null, btn, h('span', { class: 'muted' }, c.campaignName));
           })))

@@ -1,8 +1,9 @@
 // Users page (admin): list, create, change role, disable/enable,
-// reset password, end sessions.
+// reset password, end sessions, set a user's UI language and time zone.
 
 import { api } from '../api.js';
-import { t } from '../i18n.js';
+import { t, LANGUAGES } from '../i18n.js';
+import { validTimeZone, zoneDatalist } from '../schedule.js';
 import { h, clear, timeEl, errorText } from '../dom.js';
 import { pageHeader, messageArea, secretBox, field, preserveFocus } from '../components.js';
 
@@ -88,6 +89,7 @@ export function render(main, ctx) {
       h('th', { scope: 'col' }, t('users.colDisplayName')),
       h('th', { scope: 'col' }, t('users.colRole')),
       h('th', { scope: 'col' }, t('users.colStatus')),
+      h('th', { scope: 'col' }, t('users.colPreferences')),
       h('th', { scope: 'col' }, t('users.colCreated')),
       h('th', { scope: 'col' }, t('common.actions')))),
     tbody);
@@ -104,7 +106,8 @@ export function render(main, ctx) {
       h('div', { class: 'panel-head' },
         h('h2', { id: 'users-list-title', class: 'panel-title' }, t('users.listTitle')),
         refreshBtn),
-      h('div', { class: 'table-wrap' }, table)),
+      h('div', { class: 'table-wrap' }, table),
+      zoneDatalist('users-tz-list')),
   );
 
   function upsert(user) {
@@ -117,11 +120,11 @@ export function render(main, ctx) {
     preserveFocus(main, () => {
       clear(tbody);
       if (!state.loaded) {
-        tbody.append(h('tr', null, h('td', { colspan: '6', class: 'muted' }, t('common.loading'))));
+        tbody.append(h('tr', null, h('td', { colspan: '7', class: 'muted' }, t('common.loading'))));
         return;
       }
       if (state.users.length === 0) {
-        tbody.append(h('tr', null, h('td', { colspan: '6', class: 'muted' }, t('users.empty'))));
+        tbody.append(h('tr', null, h('td', { colspan: '7', class: 'muted' }, t('users.empty'))));
         return;
       }
       for (const u of state.users) tbody.append(row(u));
@@ -188,8 +191,48 @@ export function render(main, ctx) {
         class: u.disabled ? 'status-badge status-off' : 'status-badge status-on',
         dataset: { testid: `user-status-${name}` },
       }, u.disabled ? t('users.statusDisabled') : t('users.statusActive'))),
+      h('td', null, preferencesCell(u, isSelf, busy)),
       h('td', null, timeEl(u.createdAt)),
       h('td', { class: 'cell-wrap' }, actions));
+  }
+
+  /** The user's UI language and time zone; empty: their browser's. Your own are set in the top bar. */
+  function preferencesCell(u, isSelf, busy) {
+    const name = u.username;
+    const languageName = (code) => (LANGUAGES.find((l) => l.code === code) || { name: code }).name;
+    if (isSelf) {
+      const text = !u.locale && !u.timeZone ? t('users.browserDefault')
+        : `${u.locale ? languageName(u.locale) : t('users.browserDefault')} · ${u.timeZone || t('users.browserDefault')}`;
+      return h('span', { class: 'muted', dataset: { testid: `prefs-text-${name}` } }, text);
+    }
+    const language = h('select', {
+      class: 'select-small', 'aria-label': t('users.languageFor', { username: name }),
+      dataset: { testid: `locale-select-${name}` }, disabled: busy,
+    }, h('option', { value: '', selected: !u.locale }, t('users.browserDefault')),
+    LANGUAGES.map((l) => h('option', { value: l.code, lang: l.code, selected: u.locale === l.code }, l.name)));
+    language.addEventListener('change', () => savePreferences(u, { locale: language.value || null }));
+    const zone = h('input', {
+      type: 'text', class: 'input-small', list: 'users-tz-list', autocomplete: 'off', spellcheck: 'false',
+      value: u.timeZone || '', placeholder: t('users.browserDefault'), disabled: busy,
+      'aria-label': t('users.timeZoneFor', { username: name }), dataset: { testid: `timezone-input-${name}` },
+    });
+    zone.addEventListener('change', () => {
+      const value = zone.value.trim();
+      if (value && !validTimeZone(value)) {
+        messages.fail(t('users.timeZoneInvalid', { zone: value }));
+        return;
+      }
+      savePreferences(u, { timeZone: value || null });
+    });
+    return h('div', { class: 'cell-inline' }, language, zone);
+  }
+
+  function savePreferences(u, changes) {
+    return withBusy(u, async () => {
+      const r = await api.updateUser(u.id, changes);
+      upsert(r.user);
+      messages.ok(t('users.preferencesSaved', { username: r.user.username }));
+    });
   }
 
   function focusTestid(testid) {
