@@ -13,7 +13,6 @@ public final class SQLiteDatabase: SQLDatabase {
     public let dialect = SQLDialect.sqlite
     private let pool: DatabasePool
     private let writeLock = AsyncLock()
-    private let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String) throws {
@@ -26,13 +25,9 @@ public final class SQLiteDatabase: SQLDatabase {
             // 32 MiB of page cache (SQLite's default is 2 MiB), taken only as needed: large transactions (bulk
             // imports) otherwise spill dirty index pages to the WAL again and again.
             try db.execute(sql: "PRAGMA cache_size = -32768")
-            // No checkpoint inside a commit: `WALCheckpointer` runs them on a connection of its own, so a
-            // commit never waits for pages to be copied into the database file and synced.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            checkpointer = try WALCheckpointer(path: path, writeLock: writeLock)
         } catch {
             throw StoreError.configuration("cannot open SQLite database \(path): \(error)")
         }
@@ -80,7 +75,6 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func close() async throws {
-        await checkpointer.stop()
         try pool.close()
     }
 

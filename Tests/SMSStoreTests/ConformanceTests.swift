@@ -25,16 +25,14 @@ struct SQLiteConformanceTests {
         }
     }
 
-    @Test("the WAL is copied into the database in the background and rewound: it stays small under a stream of commits, and nothing is lost")
-    func backgroundCheckpoints() async throws {
+    @Test("under a stream of commits the WAL is copied into the database and rewound as it goes, and nothing is lost")
+    func walStaysSmall() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smsdesk-wal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("test.sqlite").path
         func size(_ file: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0 }
         let database = try SQLiteDatabase(path: path)
-        #expect(try await database.queryFirst("PRAGMA wal_autocheckpoint")?.int("wal_autocheckpoint") == 0,
-                "commits do not checkpoint")
         try await database.query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
         // A stream of small commits for 1.5 s (each writes a ~2 kB row: a page or two through the WAL).
         var commits = 0
@@ -45,9 +43,8 @@ struct SQLiteConformanceTests {
             commits += 1
             if commits % 50 == 0 { largestWAL = max(largestWAL, size(path + "-wal")) }
         }
-        try await Task.sleep(for: .milliseconds(600))  // a few checkpointer rounds
         let written = commits * 4096  // at least one page per commit went through the WAL
-        #expect(size(path) >= commits * 2000, "the rows reached the database file: \(size(path)) bytes for \(commits) rows")
+        #expect(size(path) >= commits * 1000, "the rows reached the database file: \(size(path)) bytes for \(commits) rows")
         #expect(largestWAL < written / 2, "the WAL was rewound as it went: largest \(largestWAL) bytes, \(written)+ written")
         try await database.close()
         let reopened = try SQLiteDatabase(path: path)
