@@ -94,8 +94,14 @@ public final class PostgresLiveEventTransport: LiveEventTransport {
                         heard.yield(try await database.liveEventsLatestSeq())
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask {
-                                for try await notification in notifications {
-                                    if let seq = Int64(notification.payload) { heard.yield(seq) }
+                                // The notification sequence does not end when its task is cancelled (stopping):
+                                // closing the connection ends it, so the pool gets it back and shutdown does not wait.
+                                try await withTaskCancellationHandler {
+                                    for try await notification in notifications {
+                                        if let seq = Int64(notification.payload) { heard.yield(seq) }
+                                    }
+                                } onCancel: {
+                                    Task { try? await connection.close() }
                                 }
                             }
                             group.addTask { try await self.checkHealth(of: connection) }
