@@ -1,5 +1,6 @@
 """Page helpers shared by the SMSDesk browser tests (explicit waits only)."""
 
+import json
 from pathlib import Path
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -115,3 +116,22 @@ def select_value(driver, testid: str, value: str):
         Select(d.find_element(*tid(testid))).select_by_value(value)
         return True
     wait(driver).until(attempt)
+
+
+def api(driver, method, path, body=None):
+    """Call /api/v1<path> from inside the page with the session cookie and CSRF token; (status, json|text)."""
+    status, text = driver.execute_async_script("""
+        const [method, path, body, done] = arguments;
+        (async () => {
+          const me = await (await fetch('/api/v1/me', { credentials: 'same-origin' })).json();
+          const init = { method, credentials: 'same-origin',
+                         headers: { Accept: 'application/json', 'X-CSRF-Token': me.csrfToken } };
+          if (body !== null) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+          const r = await fetch('/api/v1' + path, init);
+          done([r.status, await r.text()]);
+        })().catch((e) => done([0, String(e)]));
+    """, method, path, body)
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text

@@ -16,7 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser_helpers import (
-    attr_is, click, is_shown, login, open_app, present, screenshot, select_value, table_idle,
+    api, attr_is, click, is_shown, login, open_app, present, screenshot, select_value, table_idle,
     text_is, tid, visible, wait,
 )
 from conftest import free_port, http_get, smsdesk_bin
@@ -71,25 +71,6 @@ def simulator():
 
 
 # ---- Helpers ------------------------------------------------------------------------------
-
-def api(driver, method, path, body=None):
-    """Call /api/v1<path> from inside the page with the session cookie and CSRF token; (status, json|text)."""
-    status, text = driver.execute_async_script("""
-        const [method, path, body, done] = arguments;
-        (async () => {
-          const me = await (await fetch('/api/v1/me', { credentials: 'same-origin' })).json();
-          const init = { method, credentials: 'same-origin',
-                         headers: { Accept: 'application/json', 'X-CSRF-Token': me.csrfToken } };
-          if (body !== null) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
-          const r = await fetch('/api/v1' + path, init);
-          done([r.status, await r.text()]);
-        })().catch((e) => done([0, String(e)]));
-    """, method, path, body)
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, text
-
 
 def create_provider(driver, url, name="Twilio sim"):
     status, body = api(driver, "POST", "/providers", {
