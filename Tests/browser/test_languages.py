@@ -221,3 +221,138 @@ def test_an_admin_sets_another_users_language_and_time_zone_on_the_users_page(se
     text_is(agent_driver, "page-title", "Posta in arrivo")
     assert html_lang(agent_driver) == "it"
     assert "Rome" in agent_driver.find_element(*tid("preferences")).text
+
+
+# ---- Providers page: the server's field labels, help and type notes in the user's language ----------------------
+
+def page_tables(driver):
+    """The UI's string tables, as the page loaded them."""
+    tables = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/js/i18n.js').then((m) => done(m.TABLES), (e) => done({ error: String(e) }));
+    """)
+    assert "error" not in tables, tables
+    return tables
+
+
+def provider_type_texts(types):
+    """(key, English text) of every field label/help, setting label/help and note GET /provider-types returns."""
+    texts = []
+    for ty in types:
+        name = ty["type"]
+        for f in ty["fields"]:
+            texts.append((f"providerFields.{name}.{f['name']}.label", f["label"]))
+            if f.get("help"):
+                texts.append((f"providerFields.{name}.{f['name']}.help", f["help"]))
+        for s in ty["settings"]:
+            texts.append((f"providerFields.{name}.settings.{s['key']}.label", s["label"]))
+            if s.get("help"):
+                texts.append((f"providerFields.{name}.settings.{s['key']}.help", s["help"]))
+        if ty.get("note"):
+            texts.append((f"providerTypes.{name}.note", ty["note"]))
+    return texts
+
+
+def choose_provider_type(driver, type_name):
+    wait(driver).until(lambda d: d.find_elements(
+        "css selector", f'[data-testid="provider-type"] option[value="{type_name}"]'))
+    select_value(driver, "provider-type", type_name)
+    visible(driver, "provider-section-connection")
+
+
+def provider_form_texts(driver):
+    """{field key: (label without the required marker, hint or None)} of the fields the type area shows."""
+    return driver.execute_script("""
+        const out = {};
+        for (const el of document.querySelectorAll('[data-testid="provider-type-area"] [data-field]')) {
+          const label = el.querySelector('label');
+          const marker = label.querySelector('.req-marker');
+          const text = [...label.childNodes].filter((n) => n !== marker).map((n) => n.textContent).join('');
+          const hint = el.querySelector('.field-hint');
+          out[el.dataset.field] = [text, hint ? hint.textContent : null];
+        }
+        return out;
+    """)
+
+
+def test_every_provider_type_text_of_the_server_has_its_key_in_every_language(server, driver):
+    types = ApiClient(server.base_url).login(server.admin_user, server.admin_password) \
+        .call("GET", "/provider-types", expect=200)[1]["types"]
+    texts = provider_type_texts(types)
+    assert {ty["type"] for ty in types} >= {"Twilio", "URLSMS", "URLSMSAuth", "Simulator"}
+    assert len(texts) > 300, len(texts)
+    open_app(driver, server)
+    wait_login_view(driver)
+    tables = page_tables(driver)
+    en = tables["en"]
+    missing = [key for key, _ in texts if key not in en]
+    assert not missing, f"server texts without a key in en (add them to i18n.js, es.js and it.js): {missing[:10]}"
+    changed = [(key, en[key], english) for key, english in texts if en[key] != english]
+    assert not changed, f"en differs from the server's English: {changed[:5]}"
+    for code in ("es", "it"):
+        assert not [key for key, _ in texts if key not in tables[code]], f"{code} misses provider type texts"
+    # No stale keys: every providerFields/providerTypes key of en is a text the server still sends.
+    sent = {key for key, _ in texts}
+    stale = [k for k in en if k.startswith(("providerFields.", "providerTypes.")) and k not in sent]
+    assert not stale, f"keys of en the server no longer sends: {stale[:10]}"
+
+
+def test_a_spanish_admin_sees_the_provider_fields_in_spanish(server, new_driver):
+    name = unique("carla")
+    password = server.add_user(name, "admin")
+    driver = new_driver()
+    login(driver, server, name, password, "providers")
+    text_is(driver, "page-title", "Providers")
+    choose_preferences(driver, "es", "Europe/Madrid")
+    text_is(driver, "page-title", "Proveedores")
+    es = page_tables(driver)["es"]
+
+    choose_provider_type(driver, "Twilio")
+    shown = provider_form_texts(driver)
+    assert shown["url"] == ["URL base de la API", "Predeterminada https://api.twilio.com"], shown["url"]
+    assert shown["username"] == ["Account SID", "AC seguido de 32 dígitos hexadecimales"], shown["username"]
+    assert shown["secret"] == ["Auth token", "También es la clave con la que Twilio firma sus llamadas de webhook"]
+    assert shown["sender"][0] == "Número remitente o Messaging Service SID"
+    assert shown["numberPattern"] == ["Expresión regular de validación de números", None]
+    assert shown["encoding"][0] == "Codificación SMS"
+    assert shown["encoding"][1].startswith("Twilio elige por sí mismo GSM-7 o UCS-2")
+    # The page's own fields are Spanish too.
+    assert shown["ratePerSecond"][0] == "Mensajes por segundo"
+    screenshot(driver, "languages-providers-twilio-es")
+
+    choose_provider_type(driver, "URLSMSAuth")
+    text_is(driver, "provider-type-note", "HTTP GET a la plantilla de URL con autenticación HTTP Basic.")
+    shown = provider_form_texts(driver)
+    assert shown["url"][0] == "Plantilla de URL"
+    assert shown["url"][1].startswith("p. ej. https://sms.example.net/send?to={{to|noplus}}&text={{text}}; ")
+    assert shown["username"] == ["Usuario (HTTP Basic)", "se envía como autenticación HTTP Basic; también {{username}}"]
+    assert shown["secret"][0] == "Contraseña (HTTP Basic)"
+    assert shown["ports"] == ["Puertos", "cadena de marcación; el puerto elegido es {{port}}"]
+    assert shown["settings.success_regex"][0] == "Regex de éxito"
+    assert shown["settings.dlr_failed"][1].endswith("; los demás quedan pendientes")
+    # Every server text on the form is the Spanish one.
+    for key, (label, hint) in shown.items():
+        if key in ("ratePerSecond", "maxConcurrency"):
+            continue
+        assert label == es[f"providerFields.URLSMSAuth.{key}.label"], key
+        assert hint == es.get(f"providerFields.URLSMSAuth.{key}.help"), key
+    screenshot(driver, "languages-providers-urlsmsauth-es")
+
+    # A key the language lacks shows the server's English instead of the key.
+    driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/js/i18n.js').then((m) => { delete m.TABLES.es['providerFields.Twilio.url.help']; done(); });
+    """)
+    choose_provider_type(driver, "Twilio")
+    shown = provider_form_texts(driver)
+    assert shown["url"] == ["URL base de la API", "Default https://api.twilio.com"], shown["url"]
+
+    # Italian: the same form, in Italian.
+    choose_preferences(driver, "it", "Europe/Rome")
+    text_is(driver, "page-title", "Provider")
+    choose_provider_type(driver, "Simulator")
+    text_is(driver, "provider-type-note",
+            "Un provider interno al processo per provare il sistema senza spendere: nulla esce dal server.")
+    shown = provider_form_texts(driver)
+    assert shown["settings.latency_ms"] == ["Latenza (ms)", "tempo impiegato da ogni invio; predefinito 100"]
+    assert shown["sender"][0] == "Mittente SMS"

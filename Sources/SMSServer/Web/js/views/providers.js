@@ -4,11 +4,13 @@
 // supervisors see the same list read-only.
 //
 // Secrets are write-only: the secret inputs are always empty when editing; an
-// empty secret keeps the stored one. Labels and help of type fields come from
-// GET /provider-types (server text).
+// empty secret keeps the stored one. Labels and help of type fields, and the
+// type notes, come from GET /provider-types in English; the page shows them in
+// the user's language through the providerFields.* / providerTypes.* keys
+// (typeText), and the server's English when a key is missing.
 
 import { request } from '../api.js';
-import { t } from '../i18n.js';
+import { t, lang, TABLES } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
 import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
 
@@ -60,6 +62,17 @@ async function copyText(text, sourceEl) {
   }
 }
 
+/**
+ * Server text of a provider type (field label or help, note) in the user's
+ * language: the translation under `key` when the language's table has it,
+ * else the server's English. Null when the server gives no text.
+ */
+function typeText(key, english) {
+  if (!english) return null;
+  const table = TABLES[lang];
+  return table && Object.prototype.hasOwnProperty.call(table, key) ? t(key) : english;
+}
+
 function fieldId(key) {
   return `prov-${key.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
@@ -69,7 +82,7 @@ function fieldTestid(key) {
 }
 
 /**
- * A form field labelled with server text (a type's own label and help),
+ * A form field labelled with a provider type's own label and help (typeText),
  * laid out like components.field(): label, control, hint, error line.
  */
 function apiField({ key, label, help = null, required = false, control, wide = false }) {
@@ -366,7 +379,8 @@ export function render(main, ctx) {
       const d = fs.draft;
       const editing = fs.editing;
       if (schema.note) {
-        typeArea.append(h('p', { class: 'notice notice-info type-note', dataset: { testid: 'provider-type-note' } }, schema.note));
+        typeArea.append(h('p', { class: 'notice notice-info type-note', dataset: { testid: 'provider-type-note' } },
+          typeText(`providerTypes.${schema.type}.note`, schema.note)));
       }
       if (editing && editing.webhookURL) typeArea.append(webhookBox(editing));
 
@@ -391,7 +405,11 @@ export function render(main, ctx) {
           });
           wide = f.name === 'url';
         }
-        const af = apiField({ key: f.name, label: f.label, help: f.help, required: f.required, control, wide });
+        const af = apiField({
+          key: f.name, required: f.required, control, wide,
+          label: typeText(`providerFields.${schema.type}.${f.name}.label`, f.label),
+          help: typeText(`providerFields.${schema.type}.${f.name}.help`, f.help),
+        });
         fs.controls.set(f.name, af);
         connection.push(af.el);
       }
@@ -416,7 +434,11 @@ export function render(main, ctx) {
           } else {
             control = h('input', { type: 'text', name: key, autocomplete: 'off', spellcheck: 'false', value: d[key] || '' });
           }
-          const af = apiField({ key, label: s.label, help: s.help, required: s.required, control, wide });
+          const af = apiField({
+            key, required: s.required, control, wide,
+            label: typeText(`providerFields.${schema.type}.${key}.label`, s.label),
+            help: typeText(`providerFields.${schema.type}.${key}.help`, s.help),
+          });
           fs.controls.set(key, af);
           return af.el;
         });
