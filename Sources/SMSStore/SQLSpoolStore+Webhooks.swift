@@ -33,6 +33,6 @@ extension SQLSpoolStore {
                 reason: change.reason, errorCode: try row.optionalString("error_code"), providerID: try row.optionalInt("provider_id"),
                 providerMessageID: try row.optionalString("provider_message_id"), at: at)
         }
-        try await outbox.enqueue(events, at: at, in: tx)
+        _ = try await outbox.enqueue(events, at: at, in: tx)
     }
 }
