@@ -35,11 +35,13 @@ public struct User: Sendable, Equatable, Codable {
     public var disabled: Bool
     public var locale: String?
     public var timeZone: String?
+    /// An admin allows supervisors to watch this agent's screen live (SPEC S3 monitor screen).
+    public var monitorScreenAllowed: Bool
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(id: Int64, username: String, displayName: String, role: Role, disabled: Bool,
-                locale: String? = nil, timeZone: String? = nil, createdAt: Date, updatedAt: Date) {
+                locale: String? = nil, timeZone: String? = nil, monitorScreenAllowed: Bool = false, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.username = username
         self.displayName = displayName
@@ -47,6 +49,7 @@ public struct User: Sendable, Equatable, Codable {
         self.disabled = disabled
         self.locale = locale
         self.timeZone = timeZone
+        self.monitorScreenAllowed = monitorScreenAllowed
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -60,14 +63,16 @@ public struct UserChanges: Sendable, Equatable {
     public var disabled: Bool?
     public var locale: String??
     public var timeZone: String??
+    public var monitorScreenAllowed: Bool?
 
     public init(displayName: String? = nil, role: Role? = nil, disabled: Bool? = nil,
-                locale: String?? = nil, timeZone: String?? = nil) {
+                locale: String?? = nil, timeZone: String?? = nil, monitorScreenAllowed: Bool? = nil) {
         self.displayName = displayName
         self.role = role
         self.disabled = disabled
         self.locale = locale
         self.timeZone = timeZone
+        self.monitorScreenAllowed = monitorScreenAllowed
     }
 }
 

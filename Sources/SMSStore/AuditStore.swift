@@ -6,6 +6,8 @@ public protocol AuditStore: Sendable {
     func append(_ entry: AuditEntry) async throws -> AuditEntry
     /// Newest first; `before` pages by id.
     func list(limit: Int, before: Int64?) async throws -> [AuditEntry]
+    /// Entries with one of `actions` on one target since `since`, oldest first.
+    func entries(actions: [String], targetType: String, targetID: String, since: Date) async throws -> [AuditEntry]
 }
 
 struct SQLAuditStore: AuditStore {
@@ -34,6 +36,15 @@ struct SQLAuditStore: AuditStore {
         let cursor = before ?? Int64.max
         return try await db.query("""
             SELECT \(unsafeRaw: Self.columns) FROM audit_log WHERE id < \(cursor) ORDER BY id DESC LIMIT \(limit)
+            """).map(Self.decode)
+    }
+
+    func entries(actions: [String], targetType: String, targetID: String, since: Date) async throws -> [AuditEntry] {
+        guard !actions.isEmpty else { return [] }
+        return try await db.query("""
+            SELECT \(unsafeRaw: Self.columns) FROM audit_log
+            WHERE at >= \(since) AND target_type = \(targetType) AND target_id = \(targetID) AND action IN \(list: actions)
+            ORDER BY id
             """).map(Self.decode)
     }
 }

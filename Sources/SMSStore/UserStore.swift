@@ -18,7 +18,7 @@ public protocol UserStore: Sendable {
 struct SQLUserStore: UserStore {
     let db: any SQLDatabase
 
-    static let columns = "id, username, display_name, role, disabled, locale, time_zone, created_at, updated_at"
+    static let columns = "id, username, display_name, role, disabled, locale, time_zone, monitor_screen_allowed, created_at, updated_at"
 
     static func decode(_ row: SQLRow) throws -> User {
         let roleText = try row.string("role")
@@ -28,7 +28,8 @@ struct SQLUserStore: UserStore {
         return User(
             id: try row.int("id"), username: try row.string("username"), displayName: try row.string("display_name"),
             role: role, disabled: try row.bool("disabled"), locale: try row.optionalString("locale"),
-            timeZone: try row.optionalString("time_zone"), createdAt: try row.date("created_at"),
+            timeZone: try row.optionalString("time_zone"),
+            monitorScreenAllowed: try row.bool("monitor_screen_allowed"), createdAt: try row.date("created_at"),
             updatedAt: try row.date("updated_at"))
     }
 
@@ -72,6 +73,7 @@ struct SQLUserStore: UserStore {
         if let v = changes.disabled { sets += ", disabled = \(v)" }
         if let v = changes.locale { sets += ", locale = \(v)" }
         if let v = changes.timeZone { sets += ", time_zone = \(v)" }
+        if let v = changes.monitorScreenAllowed { sets += ", monitor_screen_allowed = \(v)" }
         guard let row = try await db.queryFirst(
             "UPDATE users SET \(sets) WHERE id = \(id) RETURNING \(unsafeRaw: Self.columns)")
         else { throw StoreError.notFound("user \(id)") }

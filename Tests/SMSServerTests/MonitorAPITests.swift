@@ -251,6 +251,93 @@ struct MonitorAPITests {
         }
     }
 
+    @Test("monitor screen: only where an admin allowed it (403), only in scope (404); the agent's socket hears it, her open conversation and draft reach the watcher's socket only; stop is audited and ends the relay")
+    func monitorScreen() async throws {
+        try await TestApp.with(publicURL: "https://cc.example.com", live: true) { app, client in
+            let port = try #require(client.port)
+            let f = try await InboxFixture.make(app, client, agents: ["ana", "bob"])
+            let (ana, bob) = (f.agents[0], f.agents[1])
+            let (saraUser, sara) = try await Self.supervisor(f)
+            let (tomUser, tom) = try await app.signIn(client, username: "tom", role: .supervisor)
+            let (_, admin) = try await app.signIn(client, username: "root", role: .admin)
+            let watch = "/api/v1/monitor/agents/\(ana.user.id)/screen"
+
+            // Off by default: refused with a clear message, on both sides.
+            let off = try await f.call(watch, .post, ["watch": true], as: sara)
+            #expect(off.status == .forbidden && off.errorCode == "screen_monitoring_off", "\(off.text)")
+            let notAllowed = try await f.call("/api/v1/agent/screen", .post, ["draft": "hola"], as: ana.credential)
+            #expect(notAllowed.status == .conflict && notAllowed.errorCode == "screen_monitoring_off", "\(notAllowed.text)")
+            #expect(try await f.call(watch, .post, [:], as: sara).errorField == "watch")
+
+            // An admin allows it for Ana.
+            let allowed = try await f.call("/api/v1/users/\(ana.user.id)", .patch, ["monitorScreenAllowed": true], as: admin)
+            #expect(allowed.status == .ok, "\(allowed.text)")
+            #expect((allowed.json["user"] as? [String: Any])?["monitorScreenAllowed"] as? Bool == true)
+            #expect(try await app.storage.users.user(id: ana.user.id)?.monitorScreenAllowed == true)
+            #expect(try await app.storage.users.user(id: bob.user.id)?.monitorScreenAllowed == false)
+            #expect(try await f.call("/api/v1/users/\(bob.user.id)", .patch, ["monitorScreenAllowed": true], as: admin).status == .ok)
+
+            // A supervisor of another campaign: as if Ana did not exist.
+            #expect(try await f.call(watch, .post, ["watch": true], as: tom).status == .notFound)
+
+            let anaSocket = LiveSocketClient.connect(port: port, credential: ana.credential)
+            let saraSocket = LiveSocketClient.connect(port: port, credential: sara)
+            _ = try await anaSocket.waitForStart()
+            _ = try await saraSocket.waitForStart()
+            try await f.inbound(from: "+15558670061", "hola")
+            let id = try await f.conversationID(of: "+15558670061")
+            #expect(try await f.call("/api/v1/conversations/\(id)/accept", .post, as: ana.credential).status == .ok)
+            #expect(try await f.call("/api/v1/agent/screen", .post, ["conversationId": id, "draft": "nadie mira"], as: ana.credential)
+                .json["relayed"] as? Bool == false, "nobody watches yet")
+
+            let started = try await f.call(watch, .post, ["watch": true], as: sara)
+            #expect(started.status == .ok && started.json["watching"] as? Bool == true, "\(started.text)")
+            try await anaSocket.waitUntil("agent.monitoring on the agent's socket") { messages in
+                messages.contains { ($0["topic"] as? String) == "agent.monitoring"
+                    && ($0["data"] as? [String: Any])?["active"] as? Bool == true && ($0["data"] as? [String: Any])?["by"] as? String == "sara" }
+            }
+            #expect(try await f.call("/api/v1/agent/screen", .get, as: ana.credential).json["watchedBy"] as? [String] == ["sara"])
+            let seq = try await app.storage.liveEvents.latestSeq()
+
+            let posted = try await f.call("/api/v1/agent/screen", .post, ["conversationId": id, "draft": "Hola, le escri"], as: ana.credential)
+            #expect(posted.status == .ok && posted.json["relayed"] as? Bool == true, "\(posted.text)")
+            try await saraSocket.waitUntil("agent.screen with the draft on the supervisor's socket") { messages in
+                messages.contains { message in
+                    guard (message["topic"] as? String) == "agent.screen", let data = message["data"] as? [String: Any] else { return false }
+                    return data["draft"] as? String == "Hola, le escri" && data["conversationId"] as? Int == Int(id)
+                        && data["agentId"] as? Int == Int(ana.user.id) && data["at"] is String
+                }
+            }
+            // Bob cannot show anyone Ana's conversation, and his own screen goes nowhere (nobody watches him).
+            #expect(try await f.call("/api/v1/agent/screen", .post, ["conversationId": id, "draft": "x"], as: bob.credential).status == .notFound)
+            #expect(try await f.call("/api/v1/agent/screen", .post, ["draft": "x"], as: bob.credential).json["relayed"] as? Bool == false)
+            let screens = { (viewer: LiveViewer) in
+                try await Self.events(app, after: seq, visibleTo: viewer).filter { $0.topic == "agent.screen" }
+            }
+            #expect(try await screens(LiveViewer(role: .supervisor, userID: saraUser.id)).count == 1)
+            #expect(try await screens(LiveViewer(role: .supervisor, userID: tomUser.id)).isEmpty)
+            #expect(try await screens(LiveViewer(role: .agent, userID: bob.user.id)).isEmpty)
+            #expect(try await screens(LiveViewer(role: .agent, userID: ana.user.id)).isEmpty)
+
+            // Stop: audited, the agent hears it, later screens are not relayed.
+            let stopped = try await f.call(watch, .post, ["watch": false], as: sara)
+            #expect(stopped.status == .ok && stopped.json["watching"] as? Bool == false)
+            try await anaSocket.waitUntil("the stop on the agent's socket") { messages in
+                messages.contains { ($0["topic"] as? String) == "agent.monitoring" && ($0["data"] as? [String: Any])?["active"] as? Bool == false }
+            }
+            #expect(try await f.call("/api/v1/agent/screen", .get, as: ana.credential).json["watchedBy"] as? [String] == [])
+            #expect(try await f.call("/api/v1/agent/screen", .post, ["conversationId": id, "draft": "después"], as: ana.credential)
+                .json["relayed"] as? Bool == false)
+            #expect(try await screens(LiveViewer(role: .supervisor, userID: saraUser.id)).count == 1, "nothing after the stop")
+            let actions = try await Self.auditActions(app)
+            #expect(actions.filter { $0.hasPrefix("monitor.screen") } == ["monitor.screen_start", "monitor.screen_stop"])
+            let entry = try #require(try await app.storage.audit.list(limit: 20, before: nil).first { $0.action == "monitor.screen_stop" })
+            #expect(entry.actorName == "sara" && entry.targetID == String(ana.user.id))
+            await anaSocket.drop()
+            await saraSocket.drop()
+        }
+    }
+
     @Test("chat: a supervisor writes to an agent, the agent answers; each message reaches only the two of them; audited")
     func chat() async throws {
         try await TestApp.with(publicURL: "https://cc.example.com") { app, client in

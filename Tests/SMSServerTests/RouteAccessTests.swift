@@ -95,10 +95,13 @@ let expectedAccess: [String: Access] = [
     "POST /api/v1/monitor/agents/{id}/disconnect": .staff,
     "GET /api/v1/monitor/agents/{id}/chat": .staff,
     "POST /api/v1/monitor/agents/{id}/chat": .staff,
+    "POST /api/v1/monitor/agents/{id}/screen": .staff,
     "GET /api/v1/monitor/conversations/{id}": .staff,
     "POST /api/v1/monitor/conversations/{id}/takeover": .staff,
     "GET /api/v1/agent/chat": .roles([.agent]),
     "POST /api/v1/agent/chat": .roles([.agent]),
+    "GET /api/v1/agent/screen": .roles([.agent]),
+    "POST /api/v1/agent/screen": .roles([.agent]),
     "GET /api/v1/settings/retention": .admin,
     "PUT /api/v1/settings/retention": .admin,
 ]

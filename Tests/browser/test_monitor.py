@@ -104,6 +104,13 @@ def texts(driver, css):
     return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
 
 
+def dom_value(driver, testid, path="textContent"):
+    """A property of the element (read in the page, so a re-render in between cannot make it stale); None if absent."""
+    return driver.execute_script(
+        "const el = document.querySelector(`[data-testid=\"${arguments[0]}\"]`);"
+        "return el ? arguments[1].split('.').reduce((v, k) => v == null ? v : v[k], el) : null;", testid, path)
+
+
 def console_errors(driver):
     return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"
             and not (e.get("source") == "network" and "401" in e.get("message", ""))]
@@ -261,3 +268,63 @@ def test_threshold_view_and_scope(new_driver, floor):
     admin = new_driver()
     login(admin, floor.server, floor.server.admin_user, floor.server.admin_password, "monitor")
     wait(admin).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="mon-campaign"] option')) == 2)
+
+
+def test_monitor_screen(new_driver, floor):
+    """Monitor screen (SPEC S3): an admin allows it for ana on the Users page; sara watches ana's screen
+    from the actions menu; ana's page says so; the conversation ana opens and the draft she types show in
+    sara's panel within 2 s; stopping removes the notice. Not allowed for bob: refused with a message."""
+    ana_id, bob_id = floor.ids["ana"], floor.ids["bob"]
+    admin = new_driver()
+    login(admin, floor.server, floor.server.admin_user, floor.server.admin_password, "users")
+    box = visible(admin, "monitor-screen-ana")
+    assert not box.is_selected()
+    box.click()
+    wait(admin).until(lambda d: d.find_element(*tid("monitor-screen-ana")).is_selected()
+                      and d.find_element(*tid("monitor-screen-ana")).is_enabled(), message="the setting was not saved")
+    _, users = floor.admin.call("GET", "/users", expect=200)
+    assert {u["username"]: u["monitorScreenAllowed"] for u in users["users"]}["ana"] is True
+    assert {u["username"]: u["monitorScreenAllowed"] for u in users["users"]}["bob"] is False
+    screenshot(admin, "mon09-users-monitor-screen")
+
+    ana = agent_page(new_driver, floor, "ana")
+    sara = monitor_page(new_driver, floor)
+    wait_status(sara, ana_id, "available")
+
+    # Bob's screen may not be watched: the panel says why.
+    open_menu_action(sara, bob_id, "screen")
+    assert "not allowed" in visible(sara, "panel-error").text
+
+    open_menu_action(sara, ana_id, "screen")
+    visible(sara, "screen-banner")
+    notice = visible(ana, "sup-monitored", timeout=5)
+    assert "sara" in notice.text and "monitored" in notice.text
+    visible(sara, "screen-none", timeout=5)  # her page reported it: nothing open yet
+
+    floor.simulator.inbound("Hola, quiero cambiar mi plan")
+    conv_item = wait(ana, 20).until(lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, '[data-testid^="conv-item-"]')), None),
+                                    message="the conversation never reached ana")
+    conv = int(conv_item.get_attribute("data-id"))
+    click(ana, f"conv-item-{conv}")
+    click(ana, "conv-accept")
+    attr_is(ana, "thread-state", "data-state", "assigned")
+    visible(ana, "composer-text").send_keys("Claro, ¿a qué plan te gustaría")
+    wait(sara, 2).until(lambda d: dom_value(d, "screen-conversation", "dataset.conversationId") == str(conv),
+                        message="the conversation ana opened is not in sara's panel within 2 s")
+    wait(sara, 2).until(lambda d: dom_value(d, "screen-draft") == "Claro, ¿a qué plan te gustaría",
+                        message="ana's draft is not in sara's panel within 2 s")
+    assert "Hola, quiero cambiar mi plan" in texts(sara, '[data-testid="screen-messages"] .msg-text')
+    ana.find_element(*tid("composer-text")).send_keys(" cambiar?")
+    wait(sara, 2).until(lambda d: dom_value(d, "screen-draft") == "Claro, ¿a qué plan te gustaría cambiar?",
+                        message="the rest of ana's draft is not in sara's panel within 2 s")
+    sara.execute_script("document.querySelector('[data-testid=\"mon-side\"]').scrollIntoView({block: 'center'})")
+    screenshot(sara, "mon10-monitor-screen")
+    screenshot(ana, "mon11-agent-monitored")
+
+    click(sara, "screen-stop")
+    wait(ana, 5).until(lambda d: not d.find_elements(*tid("sup-monitored")), message="the notice stayed after the stop")
+    assert not is_shown(sara, "screen-banner")
+    refused = f"/api/v1/monitor/agents/{bob_id}/screen"  # the expected 403 for bob, above
+    errors = [e for e in console_errors(sara) if refused not in e.get("message", "")]
+    assert errors == [], errors
+    assert console_errors(ana) == [], console_errors(ana)

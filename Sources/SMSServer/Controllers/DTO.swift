@@ -13,6 +13,8 @@ struct UserDTO: Codable, Sendable {
     var locale: String?
     /// The IANA time zone the UI shows times in; nil: the browser's.
     var timeZone: String?
+    /// An admin allows supervisors to watch this agent's screen live (SPEC S3).
+    var monitorScreenAllowed: Bool
     var createdAt: Date
 
     init(_ user: User) {
@@ -23,11 +25,12 @@ struct UserDTO: Codable, Sendable {
         disabled = user.disabled
         locale = user.locale
         timeZone = user.timeZone
+        monitorScreenAllowed = user.monitorScreenAllowed
         createdAt = user.createdAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, username, displayName, role, disabled, locale, timeZone, createdAt
+        case id, username, displayName, role, disabled, locale, timeZone, monitorScreenAllowed, createdAt
     }
 
     /// Written by hand so that an unset preference is an explicit `null`, not a missing key.
@@ -40,6 +43,7 @@ struct UserDTO: Codable, Sendable {
         try c.encode(disabled, forKey: .disabled)
         try c.encode(locale, forKey: .locale)
         try c.encode(timeZone, forKey: .timeZone)
+        try c.encode(monitorScreenAllowed, forKey: .monitorScreenAllowed)
         try c.encode(createdAt, forKey: .createdAt)
     }
 
@@ -48,8 +52,8 @@ struct UserDTO: Codable, Sendable {
         ("role", .enumeration(Role.personRoles.map(\.rawValue))), ("disabled", .boolean),
         ("locale", .nullable(.enumeration(UserPreferences.languages))),
         ("timeZone", .nullable(.string(description: "IANA time zone, e.g. America/Montevideo"))),
-        ("createdAt", .string(format: "date-time")),
-    ], required: ["id", "username", "displayName", "role", "disabled", "locale", "timeZone", "createdAt"])
+        ("monitorScreenAllowed", .boolean), ("createdAt", .string(format: "date-time")),
+    ], required: ["id", "username", "displayName", "role", "disabled", "locale", "timeZone", "monitorScreenAllowed", "createdAt"])
 }
 
 /// An API key as the API shows it (never the key or its hash).

@@ -22,11 +22,13 @@ struct MonitorController {
     let supervision: Supervision
     let monitor: CampaignMonitor
     let conversations: ConversationController
+    let screens: ScreenMonitoring
 
     init(storage: Storage, inbox: Inbox) {
         self.storage = storage
         self.inbox = inbox
         supervision = Supervision(storage: storage, inbox: inbox)
+        screens = ScreenMonitoring(storage: storage, inbox: inbox)
         monitor = CampaignMonitor(storage: storage)
         conversations = ConversationController(storage: storage, inbox: inbox)
     }
@@ -40,7 +42,19 @@ struct MonitorController {
         var toUserId: Int64?
     }
 
+    struct WatchInput: Decodable { var watch: Bool? }
+    struct ScreenInput: Decodable {
+        var conversationId: Int64?
+        var draft: String?
+    }
+
     struct CampaignList: Encodable, Sendable { var campaigns: [MonitorCampaignView] }
+    struct Watching: Encodable, Sendable {
+        var agentId: Int64
+        var watching: Bool
+    }
+    struct Watched: Encodable, Sendable { var watchedBy: [String] }
+    struct Relayed: Encodable, Sendable { var relayed: Bool }
     struct StatusEnvelope: Encodable, Sendable { var status: AgentStatusView }
     struct Disconnected: Encodable, Sendable { var endedSessions: Int }
     struct ChatList: Encodable, Sendable { var messages: [ChatMessageView] }
@@ -144,6 +158,12 @@ struct MonitorController {
         staff.on(.post, "/api/v1/monitor/agents/{id}/chat", RouteDoc(
             "Write to an agent: it appears in the agent's page at once (audited)", tag: "monitor",
             request: .object([("text", .string())], required: ["text"]), status: 201, response: Self.chatEnvelopeSchema), use: sendChat)
+        staff.on(.post, "/api/v1/monitor/agents/{id}/screen", RouteDoc(
+            "Start (watch: true) or stop watching an agent's screen (SPEC S3): the conversation they have open and their draft "
+                + "arrive as agent.screen events; their page shows they are monitored. 403 screen_monitoring_off unless an admin "
+                + "allowed it for the agent (audited)",
+            tag: "monitor", request: .object([("watch", .boolean)], required: ["watch"]),
+            response: .object([("agentId", .integer), ("watching", .boolean)], required: ["agentId", "watching"])), use: watchScreen)
         staff.on(.get, "/api/v1/monitor/conversations/{id}", RouteDoc(
             "Spy on a conversation: read-only and silent (nothing is marked read, nothing the agent or client sees changes); "
                 + "its new messages arrive as conversation.message events (audited)",
@@ -159,6 +179,15 @@ struct MonitorController {
             "Answer in your chat with supervisors (toUserId: whom; default the last one who wrote to you)", tag: "inbox",
             request: .object([("text", .string()), ("toUserId", .integer)], required: ["text"]), status: 201,
             response: Self.chatEnvelopeSchema), use: agentSend)
+        agents.on(.get, "/api/v1/agent/screen", RouteDoc(
+            "Who is watching your screen now (SPEC S3 monitor screen)", tag: "inbox",
+            response: .object([("watchedBy", .array(.string()))], required: ["watchedBy"])), use: agentWatchers)
+        agents.on(.post, "/api/v1/agent/screen", RouteDoc(
+            "Your screen while you are monitored: the conversation you have open (null: none) and your draft; relayed to your "
+                + "watchers as an agent.screen event (relayed: false when nobody watches). 409 screen_monitoring_off unless "
+                + "an admin allowed it for you",
+            tag: "inbox", request: .object([("conversationId", .nullable(.integer)), ("draft", .string())], required: []),
+            response: .object([("relayed", .boolean)], required: ["relayed"])), use: agentScreen)
     }
 
     // MARK: scope
@@ -272,6 +301,24 @@ struct MonitorController {
         return JSONResponse(ChatEnvelope(message: ChatMessageView(message)), status: .created)
     }
 
+    /// 403 to a supervisor; 409 to the agent, whose role may use the route but whose screen may not be watched.
+    static func screenMonitoringOff(_ who: String, status: HTTPResponse.Status = .forbidden) -> APIError {
+        APIError(status: status, code: "screen_monitoring_off",
+                 message: "screen monitoring is not allowed for \(who); an admin can allow it on the Users page")
+    }
+
+    @Sendable func watchScreen(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Watching> {
+        let scope = try await scope(context)
+        let agent = try await agent(context, scope: scope)
+        let input = try await request.decodeJSON(WatchInput.self, context: context)
+        guard let watch = input.watch else { throw APIError.validation(field: "watch", "watch is required (true or false)") }
+        if watch && !agent.monitorScreenAllowed { throw Self.screenMonitoringOff(agent.displayName) }
+        let principal = try context.requirePrincipal()
+        try await audit(context, watch ? ScreenMonitoring.startAction : ScreenMonitoring.stopAction, target: "user", agent.id)
+        try await screens.announce(to: agent.id, active: watch, by: principal.displayName)
+        return JSONResponse(Watching(agentId: agent.id, watching: watch))
+    }
+
     // MARK: conversations
 
     @Sendable func spy(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ConversationController.ConversationDetail> {
@@ -309,5 +356,26 @@ struct MonitorController {
         let input = try await request.decodeJSON(ChatInput.self, context: context)
         let message = try await supervision.agentReply(from: me.id, to: input.toUserId, text: input.text ?? "")
         return JSONResponse(ChatEnvelope(message: ChatMessageView(message)), status: .created)
+    }
+
+    // MARK: the agent's side of monitor screen
+
+    @Sendable func agentWatchers(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Watched> {
+        let (_, me) = try context.requireUser()
+        guard me.monitorScreenAllowed else { return JSONResponse(Watched(watchedBy: [])) }
+        return JSONResponse(Watched(watchedBy: try await screens.watchers(of: me.id).map(\.name)))
+    }
+
+    @Sendable func agentScreen(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Relayed> {
+        let (_, me) = try context.requireUser()
+        guard me.monitorScreenAllowed else { throw Self.screenMonitoringOff("you", status: .conflict) }
+        let input = try await request.decodeJSON(ScreenInput.self, context: context)
+        let now = Date()
+        if let id = input.conversationId {
+            // Only a conversation the agent may see (404 otherwise): nobody can show a watcher someone else's screen.
+            _ = try await inbox.conversation(id, for: try await ConversationController.viewer(context, storage: storage), at: now)
+        }
+        let sent = try await screens.relay(of: me.id, conversationID: input.conversationId, draft: input.draft ?? "", at: now)
+        return JSONResponse(Relayed(relayed: sent > 0))
     }
 }

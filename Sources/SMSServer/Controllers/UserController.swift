@@ -24,8 +24,9 @@ struct UserController {
         /// Absent: unchanged; null: cleared (follow the browser).
         var locale: String??
         var timeZone: String??
+        var monitorScreenAllowed: Bool?
 
-        enum CodingKeys: String, CodingKey { case role, displayName, disabled, locale, timeZone }
+        enum CodingKeys: String, CodingKey { case role, displayName, disabled, locale, timeZone, monitorScreenAllowed }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -34,6 +35,7 @@ struct UserController {
             disabled = try c.decodeIfPresent(Bool.self, forKey: .disabled)
             locale = try c.decodeClearable(String.self, forKey: .locale)
             timeZone = try c.decodeClearable(String.self, forKey: .timeZone)
+            monitorScreenAllowed = try c.decodeIfPresent(Bool.self, forKey: .monitorScreenAllowed)
         }
     }
 
@@ -55,8 +57,9 @@ struct UserController {
             status: 201, response: .object([("user", UserDTO.schema), ("password", .string())], required: ["user", "password"])),
             use: create)
         admin.on(.patch, "/api/v1/users/{id}", RouteDoc(
-            "Change a user's role, display name, disabled flag, UI language or time zone (null clears those two)", tag: "users",
-            request: .object([("role", .string()), ("displayName", .string()), ("disabled", .boolean),
+            "Change a user's role, display name, disabled flag, UI language or time zone (null clears those two), or whether "
+                + "supervisors may watch their screen (monitorScreenAllowed, SPEC S3)", tag: "users",
+            request: .object([("role", .string()), ("displayName", .string()), ("disabled", .boolean), ("monitorScreenAllowed", .boolean),
                               ("locale", .nullable(.enumeration(UserPreferences.languages))),
                               ("timeZone", .nullable(.string(description: "IANA time zone")))], required: []),
             response: .object([("user", UserDTO.schema)], required: ["user"])), use: update)
@@ -116,6 +119,7 @@ struct UserController {
             changes.displayName = trimmed
         }
         changes.disabled = body.disabled
+        changes.monitorScreenAllowed = body.monitorScreenAllowed
         if let locale = body.locale { changes.locale = .some(try UserPreferences.checkedLocale(locale)) }
         if let timeZone = body.timeZone { changes.timeZone = .some(try UserPreferences.checkedTimeZone(timeZone)) }
         if id == me.id {
@@ -134,6 +138,7 @@ struct UserController {
         var details: [String] = []
         if let role = changes.role { details.append("role=\(role.rawValue)") }
         if let disabled = changes.disabled { details.append("disabled=\(disabled)") }
+        if let allowed = changes.monitorScreenAllowed { details.append("monitorScreenAllowed=\(allowed)") }
         if changes.displayName != nil { details.append("displayName changed") }
         if let locale = changes.locale { details.append("locale=\(locale ?? "null")") }
         if let timeZone = changes.timeZone { details.append("timeZone=\(timeZone ?? "null")") }

@@ -6,10 +6,15 @@
 // - What a supervisor did (`agent.supervision`): "paused you: <reason>" and "took over one of your
 //   conversations", shown as a notice. The pause itself reaches the inbox's presence control through
 //   `agent.status`, and a conversation taken over leaves the list through `conversation.assigned`.
+// - Monitor screen (`agent.monitoring`, GET /agent/screen on each connection): while supervisors watch
+//   this screen, a notice says who, and what the screen shows — the open conversation and the draft,
+//   read through `screen()` — is posted to POST /agent/screen when it changes (checked every 250 ms,
+//   one request at a time); the server relays it to the watchers only.
 // - A disconnect needs nothing here: the server closes the page's socket (code 4001) and live.js
 //   sends the page to the sign-in view.
 //
-// attachSupervision(container, ctx) adds the dock to `container` and returns the cleanup function.
+// attachSupervision(container, ctx, screen) adds the dock to `container` and returns the cleanup
+// function; `screen()` answers { conversationId, draft } (what the agent's inbox shows now).
 
 import { request } from '../api.js';
 import * as liveEvents from '../live.js';
@@ -21,17 +26,25 @@ const chatApi = {
   list: () => request('GET', '/agent/chat'),
   send: (text, toUserId) => request('POST', '/agent/chat', toUserId ? { text, toUserId } : { text }),
 };
+const screenApi = {
+  watchers: () => request('GET', '/agent/screen'),
+  post: (conversationId, draft) => request('POST', '/agent/screen', { conversationId, draft }),
+};
 const NOTICE_MS = 30000;
+const SCREEN_MS = 250;
 
 function clock(iso) {
   return formatDate(iso, 'time');
 }
 
-export function attachSupervision(container, ctx) {
+export function attachSupervision(container, ctx, screen = null) {
   const me = ctx.user.id;
-  const state = { messages: new Map(), open: false, unread: 0, busy: false, error: null, notice: null };
+  const state = { messages: new Map(), open: false, unread: 0, busy: false, error: null, notice: null, watchedBy: [] };
   const unsubscribe = [];
   let noticeTimer = null;
+  let screenTimer = null;
+  let screenSent = null;    // the last screen the watchers got, as JSON
+  let screenPosting = false;
 
   const dock = h('div', { class: 'sup-dock', dataset: { testid: 'sup-dock' } });
   container.append(dock);
@@ -45,6 +58,10 @@ export function attachSupervision(container, ctx) {
     const draft = dock.querySelector('#sup-text');
     const keep = draft ? { value: draft.value, focused: document.activeElement === draft } : null;
     clear(dock);
+    if (state.watchedBy.length) {
+      dock.append(h('p', { class: 'notice notice-info sup-notice sup-monitored', role: 'status', dataset: { testid: 'sup-monitored' } },
+        t('sup.monitoredBy', { names: state.watchedBy.join(', ') })));
+    }
     if (state.notice) {
       dock.append(h('p', { class: 'notice notice-info sup-notice', role: 'status', dataset: { testid: 'sup-notice' } }, state.notice));
     }
@@ -132,12 +149,62 @@ export function attachSupervision(container, ctx) {
     if (data.action === 'pause') showNotice(t('sup.pausedBy', { name: data.by, reason: data.reason || '' }));
     else if (data.action === 'takeover') showNotice(t('sup.takenBy', { name: data.by }));
   }));
-  unsubscribe.push(liveEvents.onState(({ state: s }) => { if (s === 'live' && ctx.isCurrent()) load(); }));
+
+  // ---- Monitor screen -------------------------------------------------------------------------------
+
+  function setWatchers(names) {
+    state.watchedBy = names || [];
+    if (state.watchedBy.length && screen && screenTimer === null) {
+      screenSent = null; // a new watcher gets the screen at once
+      screenTimer = setInterval(reportScreen, SCREEN_MS);
+      reportScreen();
+    } else if (!state.watchedBy.length && screenTimer !== null) {
+      clearInterval(screenTimer);
+      screenTimer = null;
+    }
+    render();
+  }
+
+  async function reportScreen() {
+    if (screenPosting || !ctx.isCurrent()) return;
+    const now = screen();
+    const key = JSON.stringify(now);
+    if (key === screenSent) return;
+    screenPosting = true;
+    try {
+      await screenApi.post(now.conversationId, now.draft);
+      screenSent = key;
+    } catch (err) {
+      // screen_monitoring_off: an admin no longer allows it; stop reporting. A network failure is tried again on the
+      // next check; any other refusal (e.g. a conversation gone) waits for the next change.
+      if (err.code === 'screen_monitoring_off') setWatchers([]);
+      else if (err.status !== 0) screenSent = key;
+    }
+    screenPosting = false;
+  }
+
+  async function loadWatchers() {
+    try {
+      const r = await screenApi.watchers();
+      if (ctx.isCurrent()) setWatchers(r.watchedBy);
+    } catch (_) {
+      // As for the chat: tried again on the next (re)connection.
+    }
+  }
+
+  unsubscribe.push(liveEvents.subscribe('agent.monitoring', (data) => {
+    if (!ctx.isCurrent()) return;
+    if (data.active) screenSent = null;
+    setWatchers(data.watchedBy);
+  }));
+  unsubscribe.push(liveEvents.onState(({ state: s }) => { if (s === 'live' && ctx.isCurrent()) { load(); loadWatchers(); } }));
   load();
+  loadWatchers();
 
   return () => {
     while (unsubscribe.length) unsubscribe.pop()();
     if (noticeTimer !== null) clearTimeout(noticeTimer);
+    if (screenTimer !== null) clearInterval(screenTimer);
     dock.remove();
   };
 }

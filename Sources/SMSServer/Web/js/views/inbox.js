@@ -449,7 +449,8 @@ export function render(main, ctx) {
   }));
 
   loadAll();
-  ctx.onLeave(attachSupervision(root, ctx)); // supervisor chat and notices (SPEC S3)
+  // Supervisor chat and notices; while a supervisor monitors this screen, what it shows (SPEC S3).
+  ctx.onLeave(attachSupervision(root, ctx, () => ({ conversationId: state.selectedId, draft: composer.textarea.value })));
 
   // Waiting times and offer countdowns tick; expired offers leave; scheduled replies become queued.
   timers.push(setInterval(tick, 1000));

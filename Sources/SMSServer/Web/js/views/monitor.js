@@ -5,10 +5,13 @@
 // (service level and queue length per hour) drawn here as SVG. Below: the agents — status (offline /
 // available / busy / paused with the reason), time in that status (ticking), channels with open
 // conversations, active conversations, completed today — each with an actions menu (info, spy,
-// pause, chat, disconnect); the campaign queue with each client's wait (ticking); and the
+// monitor screen, pause, chat, disconnect); the campaign queue with each client's wait (ticking); and the
 // conversations this supervisor took over. A side panel shows the action: spying is read-only and
 // silent (a plain read: nothing is marked read, nothing the agent or client sees changes), with
-// "take over"; a conversation taken over can be answered and closed from the same panel.
+// "take over"; a conversation taken over can be answered and closed from the same panel. Monitor
+// screen (where an admin allowed it for the agent) shows the agent's inbox as they see it: the
+// conversation they have open (read like spying: silent) and their draft, live from `agent.screen`
+// events; closing the panel stops watching.
 //
 // Data: GET /monitor/campaigns/{id} (agents, queue, today, live) again whenever an `agent.status`
 // or `conversation.*` event of this campaign arrives (an agent's status is patched in at once),
@@ -33,6 +36,7 @@ const monitorApi = {
   chat: (id) => request('GET', `/monitor/agents/${enc(id)}/chat`),
   sendChat: (id, text) => request('POST', `/monitor/agents/${enc(id)}/chat`, { text }),
   spy: (id) => request('GET', `/monitor/conversations/${enc(id)}`),
+  watchScreen: (id, watch) => request('POST', `/monitor/agents/${enc(id)}/screen`, { watch }),
   takeOver: (id) => request('POST', `/monitor/conversations/${enc(id)}/takeover`),
   mine: () => request('GET', '/inbox'),
   reply: (id, text) => request('POST', `/conversations/${enc(id)}/messages`, { text }),
@@ -43,7 +47,7 @@ const CAMPAIGN_KEY = 'smsdesk.monitor.campaign';
 const REFRESH_MS = 30000;
 const METRICS_MS = 60000;
 const PAUSE_REASONS = ['mon.reasonCoaching', 'mon.reasonBreak', 'mon.reasonMeeting'];
-const ACTIONS = ['info', 'spy', 'pause', 'chat', 'disconnect'];
+const ACTIONS = ['info', 'spy', 'screen', 'pause', 'chat', 'disconnect'];
 const SVG = 'http://www.w3.org/2000/svg';
 
 // ---- Formatting ------------------------------------------------------------------------------
@@ -575,13 +579,16 @@ export function render(main, ctx) {
 
   function openAction(action, a) {
     if (action === 'spy') { if (a.conversations.length) openSpy(a.conversations[0].id); return; }
+    leaveScreen();
     state.panel = { kind: action, agentId: a.userId, agentName: a.displayName || a.username, data: null, busy: false, error: null };
+    if (action === 'screen') { watchScreen(state.panel); return; }
     renderSide(true);
     if (action === 'info') loadPanel(() => monitorApi.info(a.userId));
     if (action === 'chat') loadPanel(() => monitorApi.chat(a.userId));
   }
 
   function openSpy(conversationId) {
+    leaveScreen();
     state.panel = { kind: 'spy', conversationId, data: null, busy: false, error: null };
     renderSide(true);
     loadPanel(() => monitorApi.spy(conversationId));
@@ -593,7 +600,7 @@ export function render(main, ctx) {
       const data = await fetcher();
       if (!ctx.isCurrent() || state.panel !== panel) return;
       panel.data = data;
-      if (panel.kind === 'spy') panel.messages = new Map(data.messages.map((m) => [m.id, m]));
+      if (panel.kind === 'spy' || panel.kind === 'screen') panel.messages = new Map(data.messages.map((m) => [m.id, m]));
       panel.error = null;
     } catch (err) {
       if (!ctx.isCurrent() || state.panel !== panel) return;
@@ -603,6 +610,7 @@ export function render(main, ctx) {
   }
 
   function closePanel() {
+    leaveScreen();
     state.panel = null;
     renderSide();
   }
@@ -631,6 +639,7 @@ export function render(main, ctx) {
     else if (p.kind === 'info') [title, content] = infoPanel(p);
     else if (p.kind === 'chat') [title, content] = chatPanel(p);
     else if (p.kind === 'pause') [title, content] = pausePanel(p);
+    else if (p.kind === 'screen') [title, content] = screenPanel(p);
     else [title, content] = disconnectPanel(p);
     side.append(h('div', { class: 'panel-head' }, h('h2', { id: 'mon-side-title', class: 'panel-title', tabindex: '-1' }, title), closeButton));
     if (p.error) side.append(h('p', { class: 'notice notice-error', role: 'alert', dataset: { testid: 'panel-error' } }, p.error));
@@ -641,6 +650,90 @@ export function render(main, ctx) {
     }
     if (focus) focusEl(side.querySelector('#mon-side-title'));
     else if (focusedId) focusEl(side.querySelector(`#${focusedId}`));
+  }
+
+  // ---- Monitor screen --------------------------------------------------------------------------------
+
+  /** Starts watching the agent's screen; until their page reports it, it shows nothing open. */
+  async function watchScreen(p) {
+    Object.assign(p, { watching: false, busy: true, conversationId: null, draft: '', seen: false });
+    renderSide(true);
+    try {
+      await monitorApi.watchScreen(p.agentId, true);
+      if (state.panel !== p) { monitorApi.watchScreen(p.agentId, false).catch(() => {}); return; }
+      p.watching = true;
+      p.error = null;
+    } catch (err) {
+      if (state.panel !== p) return;
+      p.error = errorText(err);
+    }
+    p.busy = false;
+    renderSide();
+  }
+
+  /** Stops watching when the screen panel gives way to another (or the page is left). */
+  function leaveScreen() {
+    const p = state.panel;
+    if (!p || p.kind !== 'screen' || !p.watching) return;
+    p.watching = false;
+    monitorApi.watchScreen(p.agentId, false).catch(() => {});
+  }
+
+  function onScreen(data) {
+    const p = state.panel;
+    if (!ctx.isCurrent() || !p || p.kind !== 'screen' || !p.watching || data.agentId !== p.agentId) return;
+    p.draft = data.draft;
+    p.seen = true;
+    if (data.conversationId !== p.conversationId) {
+      p.conversationId = data.conversationId;
+      p.data = null;
+      p.messages = null;
+      if (p.conversationId !== null) {
+        const id = p.conversationId;
+        // The same silent read as spying (nothing is marked read); a later switch wins.
+        monitorApi.spy(id).then((detail) => {
+          if (!ctx.isCurrent() || state.panel !== p || p.conversationId !== id) return;
+          p.data = detail;
+          p.messages = new Map(detail.messages.map((m) => [m.id, m]));
+          renderSide();
+        }, (err) => { if (state.panel === p && p.conversationId === id) { p.error = errorText(err); renderSide(); } });
+      }
+    }
+    renderSide();
+  }
+
+  function screenPanel(p) {
+    const title = t('mon.screenTitle', { name: p.agentName });
+    const parts = [];
+    if (p.busy) parts.push(h('p', { class: 'muted' }, t('common.loading')));
+    if (p.watching) {
+      parts.push(h('p', { class: 'notice notice-info', dataset: { testid: 'screen-banner' } }, t('mon.screenBanner', { name: p.agentName })));
+      let open;
+      if (!p.seen) open = h('p', { class: 'muted', dataset: { testid: 'screen-waiting' } }, t('mon.screenWaiting'));
+      else if (p.conversationId === null) open = h('p', { class: 'muted', dataset: { testid: 'screen-none' } }, t('mon.screenNothingOpen'));
+      else if (!p.data) open = h('p', { class: 'muted' }, t('common.loading'));
+      else {
+        const c = p.data.conversation;
+        open = [
+          h('p', { class: 'thread-meta', dataset: { testid: 'screen-conversation', conversationId: String(c.id) } },
+            h('span', { class: 'mono' }, c.clientNumber), h('span', null, c.campaignName),
+            h('span', { class: `pill pill-${c.state}` }, t(`mon.qstate.${c.state}`))),
+          h('div', { class: 'mon-thread' }, h('ol', { class: 'msg-list mon-msgs', 'aria-label': t('mon.messages'),
+            dataset: { testid: 'screen-messages' } }, [...p.messages.values()].sort((x, y) => x.id - y.id).map((m) => h('li', {
+            class: `msg msg-${m.direction === 'in' ? 'in' : 'out'}` }, h('div', { class: 'bubble' },
+            h('p', { class: 'msg-text' }, m.text), h('p', { class: 'msg-meta' }, clock(m.at))))))),
+        ];
+      }
+      parts.push(h('h3', { class: 'mon-screen-label' }, t('mon.screenOpen')), open,
+        h('h3', { class: 'mon-screen-label' }, t('mon.screenDraft')),
+        p.draft
+          ? h('p', { class: 'mon-screen-draft msg-text', dataset: { testid: 'screen-draft' } }, p.draft)
+          : h('p', { class: 'muted', dataset: { testid: 'screen-draft-empty' } }, t('mon.screenNoDraft')),
+        h('div', { class: 'form-actions mon-panel-actions' }, h('button', { type: 'button', class: 'btn btn-small',
+          dataset: { testid: 'screen-stop' }, onclick: closePanel }, t('mon.screenStop'))));
+      requestAnimationFrame(() => { const box = side.querySelector('.mon-thread'); if (box) box.scrollTop = box.scrollHeight; });
+    }
+    return [title, parts];
   }
 
   function isMine(conversation) {
@@ -856,7 +949,7 @@ export function render(main, ctx) {
       if (!ctx.isCurrent()) return;
       const c = data.conversation;
       const p = state.panel;
-      if (p && p.kind === 'spy' && p.data && c.id === p.conversationId) {
+      if (p && (p.kind === 'spy' || p.kind === 'screen') && p.data && c.id === p.conversationId) {
         p.data.conversation = c;
         if (topic === 'conversation.message' && data.message) p.messages.set(data.message.id, data.message);
         renderSide();
@@ -883,6 +976,7 @@ export function render(main, ctx) {
     renderAgents();
     scheduleLoad();
   }));
+  unsubscribe.push(liveEvents.subscribe('agent.screen', onScreen));
   unsubscribe.push(liveEvents.subscribe('agent.chat', ({ message }) => {
     if (!ctx.isCurrent()) return;
     const p = state.panel;
@@ -925,6 +1019,7 @@ export function render(main, ctx) {
   timers.push(setInterval(() => { if (ctx.isCurrent() && !state.day) loadMetrics(); }, METRICS_MS));
 
   ctx.onLeave(() => {
+    leaveScreen();
     while (unsubscribe.length) unsubscribe.pop()();
     for (const id of timers) clearInterval(id);
     if (refreshTimer !== null) clearTimeout(refreshTimer);

@@ -1,5 +1,6 @@
 // Users page (admin): list, create, change role, disable/enable,
-// reset password, end sessions, set a user's UI language and time zone.
+// reset password, end sessions, set a user's UI language and time zone, and allow supervisors to
+// watch an agent's screen (SPEC S3 monitor screen).
 
 import { api } from '../api.js';
 import { t, LANGUAGES } from '../i18n.js';
@@ -190,10 +191,19 @@ export function render(main, ctx) {
       h('td', null, h('span', {
         class: u.disabled ? 'status-badge status-off' : 'status-badge status-on',
         dataset: { testid: `user-status-${name}` },
-      }, u.disabled ? t('users.statusDisabled') : t('users.statusActive'))),
+      }, u.disabled ? t('users.statusDisabled') : t('users.statusActive')),
+      u.role === 'agent' ? monitorScreenToggle(u, busy) : null),
       h('td', null, preferencesCell(u, isSelf, busy)),
       h('td', null, timeEl(u.createdAt)),
       h('td', { class: 'cell-wrap' }, actions));
+  }
+
+  /** Agents only: whether supervisors may watch this agent's screen live. */
+  function monitorScreenToggle(u, busy) {
+    const box = h('input', { type: 'checkbox', checked: !!u.monitorScreenAllowed, disabled: busy,
+      dataset: { testid: `monitor-screen-${u.username}` },
+      onchange: () => setMonitorScreen(u, box.checked) });
+    return h('label', { class: 'checkbox-inline users-monitor-screen' }, box, ' ', t('users.monitorScreen'));
   }
 
   /** The user's UI language and time zone; empty: their browser's. Your own are set in the top bar. */
@@ -275,6 +285,14 @@ export function render(main, ctx) {
       const r = await api.updateUser(u.id, { disabled });
       upsert(r.user);
       messages.ok(t(r.user.disabled ? 'users.disabled' : 'users.enabled', { username: r.user.username }));
+    });
+  }
+
+  function setMonitorScreen(u, monitorScreenAllowed) {
+    return withBusy(u, async () => {
+      const r = await api.updateUser(u.id, { monitorScreenAllowed });
+      upsert(r.user);
+      messages.ok(t(r.user.monitorScreenAllowed ? 'users.monitorScreenOn' : 'users.monitorScreenOff', { username: r.user.username }));
     });
   }
 
