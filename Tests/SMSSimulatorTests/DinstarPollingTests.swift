@@ -29,7 +29,13 @@ import Testing
             }
 
             let early = try await query("/api/query_sms_result", #"{"user_id":[1001]}"#)
-            #expect(early["result.0.status"]?.text == "SENT_OK")
+            // Before the report's delay the send is SENT_OK; a machine so loaded that the answer came after it may
+            // already say DELIVERED.
+            if ContinuousClock.now - sentAt < delay {
+                #expect(early["result.0.status"]?.text == "SENT_OK")
+            } else {
+                #expect(["SENT_OK", "DELIVERED"].contains(early["result.0.status"]?.text ?? ""))
+            }
             #expect(early["result.0.number"]?.text == "5215512345678")
             // "Nothing yet" holds only for answers that came back before the delay ran out; on a machine so
             // loaded that they did not, those checks say nothing and are skipped.

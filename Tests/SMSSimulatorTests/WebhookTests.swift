@@ -273,7 +273,9 @@ import Testing
             try await RunningSimulator.with(options) { simulator in
                 let start = ContinuousClock.now
                 for _ in 0..<5 { #expect(try await simulator.send(send.request).status == 200) }
-                #expect(ContinuousClock.now - start < .seconds(5))
+                // A send held by the full queue would wait for a report due in 30 s; unheld, the five take well under
+                // that even on a loaded machine (seconds at worst).
+                #expect(ContinuousClock.now - start < .seconds(30))
                 let stats = try #require(try await simulator.get("/_sim/stats").json)
                 // The worker may already hold the first job, so 2 or 3 fit.
                 let dropped = Int(stats["webhooks.dropped"]?.text ?? "") ?? 0
