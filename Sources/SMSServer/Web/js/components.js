@@ -2,6 +2,7 @@
 
 import { t } from './i18n.js';
 import { h, clear, focusEl } from './dom.js';
+import { formatDate, sameDay } from './format.js';
 
 /** Page heading; focused after navigation so screen readers announce the page. */
 export function pageHeader(titleKey, ...extra) {
@@ -161,4 +162,16 @@ export function deleteControl({ prefix, id, label, confirmText, name, busy, conf
 export function focusTestid(container, testid) {
   const el = container.querySelector(`[data-testid="${CSS.escape(testid)}"]`);
   if (el) el.focus();
+}
+
+/**
+ * A compact <time> for an ISO instant: the time alone for today (`todayStyle`: 'time' or 'timeSeconds'), else a
+ * short date and time; the full instant in its title. No instant: a muted dash, or nothing with `dash: false`.
+ */
+export function timeElement(iso, { todayStyle = 'time', testid = null, dash = true } = {}) {
+  if (!iso) return dash ? h('span', { class: 'muted' }, t('common.none')) : null;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
+  return h('time', { datetime: iso, title: formatDate(d, 'full'), dataset: testid ? { testid } : undefined },
+    formatDate(d, sameDay(d) ? todayStyle : 'short'));
 }

@@ -15,9 +15,9 @@
 import { request, ApiError } from '../api.js';
 import * as liveEvents from '../live.js';
 import { t } from '../i18n.js';
-import { formatDate, formatNumber, sameDay, startOfDay, isoSeconds } from '../format.js';
+import { formatDate, formatNumber, startOfDay, isoSeconds } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field } from '../components.js';
+import { pageHeader, messageArea, field, timeElement } from '../components.js';
 
 const enc = encodeURIComponent;
 const monitorApi = {
@@ -71,19 +71,6 @@ function fieldLabel(name) {
   const key = `dm.field.${name}`;
   const text = t(key);
   return text === key ? name : text;
-}
-
-/** A `YYYY-MM-DD` from a date input as the midnight starting that day (plus `days`) in the user's time zone. */
-function localDay(value, days = 0) {
-  return startOfDay(value, days);
-}
-
-/** A compact <time>: the time only for today, else a short date and time; the full instant in the title. */
-function shortTime(iso) {
-  if (!iso) return h('span', { class: 'muted' }, t('common.none'));
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  return h('time', { datetime: iso, title: formatDate(d, 'full') }, formatDate(d, sameDay(d) ? 'timeSeconds' : 'short'));
 }
 
 function formatBytes(n) {
@@ -1088,8 +1075,8 @@ export function render(main, ctx, { source = liveMonitorSource() } = {}) {
     let campaignsKey = null;
 
     function filterFromForm() {
-      const from = localDay(fromField.control.value);
-      const to = localDay(toField.control.value, 1); // "to" includes the whole day
+      const from = startOfDay(fromField.control.value);
+      const to = startOfDay(toField.control.value, 1); // "to" includes the whole day
       return {
         campaignId: campaignSelect.value,
         states: STATES.filter((st) => stateBoxes.get(st).checked),
@@ -1172,7 +1159,7 @@ export function render(main, ctx, { source = liveMonitorSource() } = {}) {
     function row(m) {
       return h('tr', { dataset: { testid: `dm-report-row-${m.id}`, id: String(m.id), state: m.state, to: m.to } },
         h('td', { class: 'num' }, String(m.id)),
-        h('td', null, shortTime(m.createdAt)),
+        h('td', null, timeElement(m.createdAt, { todayStyle: 'timeSeconds' })),
         h('td', null, campaignName(m.campaignId)),
         h('td', { class: 'mono' }, m.to),
         h('td', null, h('span', { class: 'cell-text', title: m.text }, m.text)),
@@ -1180,8 +1167,8 @@ export function render(main, ctx, { source = liveMonitorSource() } = {}) {
         h('td', { class: 'num' }, fmt(m.attempts)),
         h('td', { class: 'num', title: m.encoding || '' }, fmt(m.segments)),
         h('td', null, errorCell(m)),
-        h('td', null, shortTime(m.sentAt)),
-        h('td', null, shortTime(m.deliveredAt)));
+        h('td', null, timeElement(m.sentAt, { todayStyle: 'timeSeconds' })),
+        h('td', null, timeElement(m.deliveredAt, { todayStyle: 'timeSeconds' })));
     }
 
     async function load(focusAfter = null) {

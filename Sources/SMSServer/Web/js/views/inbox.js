@@ -18,9 +18,9 @@
 import { request } from '../api.js';
 import * as liveEvents from '../live.js';
 import { t } from '../i18n.js';
-import { formatDate, formatDuration, sameDay, isoSeconds, toInputDateTime, fromInputDateTime } from '../format.js';
+import { formatDate, formatDuration, isoSeconds, toInputDateTime, fromInputDateTime } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, preserveFocus } from '../components.js';
+import { pageHeader, messageArea, preserveFocus, timeElement } from '../components.js';
 import { analyze, characterCount, textToSend, UCS2 } from '../smstext.js';
 import { attachSupervision } from './agent-supervision.js';
 
@@ -69,15 +69,6 @@ function since(iso, now = Date.now()) {
 /** A formatter of one style (time, date, dateTime, short) in the user's locale and time zone. */
 function fmt(kind) {
   return { format: (d) => formatDate(d, kind) };
-}
-
-/** A compact <time>: the time alone today, else date and time; the full instant in the title. */
-function shortTime(iso, testid) {
-  if (!iso) return null;
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  const text = sameDay(d) ? formatDate(d, 'time') : formatDate(d, 'short');
-  return h('time', { datetime: iso, title: formatDate(d, 'full'), dataset: testid ? { testid } : undefined }, text);
 }
 
 /** A Date as the value of a datetime-local input (the user's time zone). */
@@ -592,7 +583,7 @@ export function render(main, ctx) {
           ? h('span', { class: 'pill pill-offer', title: t('inbox.acceptWithin', { time: duration(-since(offer.expiresAt)) }),
             dataset: { testid: `conv-offer-${c.id}`, tick: 'offer', at: offer.expiresAt } },
           t('inbox.offerLeft', { time: duration(-since(offer.expiresAt)) }))
-          : h('span', { class: 'conv-time' }, shortTime(c.lastActivityAt))),
+          : h('span', { class: 'conv-time' }, timeElement(c.lastActivityAt, { dash: false }))),
       h('span', { class: 'conv-line' },
         h('span', { class: 'conv-campaign', dataset: { testid: `conv-campaign-${c.id}` } }, c.campaignName),
         c.waitingSince
@@ -616,7 +607,7 @@ export function render(main, ctx) {
         schedEl.append(h('li', { class: 'sched-item', dataset: { testid: `sched-item-${m.id}`, id: String(m.id) } },
           h('div', { class: 'conv-line' },
             h('span', { class: 'conv-number' }, m.clientNumber),
-            h('span', { class: 'conv-time' }, shortTime(m.scheduledFor, `sched-at-${m.id}`))),
+            h('span', { class: 'conv-time' }, timeElement(m.scheduledFor, { testid: `sched-at-${m.id}`, dash: false }))),
           h('div', { class: 'conv-campaign' }, campaignNames.get(m.campaignId) || ''),
           h('p', { class: 'sched-text', dataset: { testid: `sched-text-${m.id}` } }, m.text),
           confirming
@@ -804,7 +795,7 @@ export function render(main, ctx) {
   function bubble(m, now) {
     const out = m.direction === 'out';
     const st = out ? shownState(m, now) : 'received';
-    const meta = [shortTime(m.at)];
+    const meta = [timeElement(m.at, { dash: false })];
     if (out && m.automatic) meta.push(h('span', { class: 'msg-auto' }, t('inbox.automatic')));
     if (out) {
       let label = t(`inbox.msgState.${st}`);

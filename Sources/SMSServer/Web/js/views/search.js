@@ -10,9 +10,9 @@
 
 import { request } from '../api.js';
 import { t } from '../i18n.js';
-import { formatDate, sameDay, startOfDay, isoSeconds } from '../format.js';
+import { formatDate, startOfDay, isoSeconds } from '../format.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, field, fillTableBody } from '../components.js';
+import { pageHeader, field, fillTableBody, timeElement } from '../components.js';
 
 const PAGE = 50;
 const COLUMNS = 8;
@@ -22,19 +22,6 @@ const searchApi = {
   search: (query) => request('GET', `/search/conversations?${query}`),
   conversation: (id) => request('GET', `/conversations/${enc(id)}`),
 };
-
-/** A `YYYY-MM-DD` of a date input as the midnight starting that day (plus `days`) in the user's time zone, or null. */
-function localDay(value, days = 0) {
-  return startOfDay(value, days);
-}
-
-/** A compact <time>: the time alone for today, else a short date and time; the full instant in its title. */
-function shortTime(iso) {
-  if (!iso) return h('span', { class: 'muted' }, t('common.none'));
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
-  return h('time', { datetime: iso, title: formatDate(d, 'full') }, formatDate(d, sameDay(d) ? 'time' : 'short'));
-}
 
 function stateLabel(state) {
   return t(`search.state.${state}`);
@@ -109,8 +96,8 @@ export function render(main, ctx) {
   let openedFrom = null; // the Open button to return to
 
   function filtersFromForm() {
-    const from = localDay(fromField.control.value);
-    const to = localDay(toField.control.value, 1); // "To" includes the whole day
+    const from = startOfDay(fromField.control.value);
+    const to = startOfDay(toField.control.value, 1); // "To" includes the whole day
     return {
       from: from ? isoSeconds(from) : '',
       to: to ? isoSeconds(to) : '',
@@ -206,8 +193,8 @@ export function render(main, ctx) {
     }, t('search.open'));
     openBtn.addEventListener('click', () => openThread(c.id, openBtn));
     return h('tr', { dataset: { testid: `search-row-${c.id}`, id: String(c.id) } },
-      h('td', null, shortTime(c.lastActivityAt)),
-      h('td', null, shortTime(c.openedAt)),
+      h('td', null, timeElement(c.lastActivityAt)),
+      h('td', null, timeElement(c.openedAt)),
       h('td', null, c.campaignName),
       h('td', { class: 'mono', dataset: { testid: `search-client-${c.id}` } }, c.clientNumber),
       h('td', null, c.agentName || h('span', { class: 'muted' }, t('common.none'))),
@@ -273,7 +260,7 @@ export function render(main, ctx) {
         m.reason ? h('p', { class: 'msg-reason', dataset: { testid: `search-msg-reason-${m.id}` } }, m.reason) : null,
         h('div', { class: 'msg-meta' },
           h('span', { class: m.automatic ? 'msg-auto' : null }, author),
-          shortTime(m.at),
+          timeElement(m.at),
           h('span', { class: `msg-state msg-state-${m.state}`, title: deliveryTitle(m), dataset: { testid: `search-msg-state-${m.id}` } },
             messageStateLabel(m.state)))));
   }
@@ -298,8 +285,8 @@ export function render(main, ctx) {
         metaItem('search.colCampaign', c.campaignName),
         metaItem('search.colAgent', c.agentName || t('common.none')),
         metaItem('search.colState', h('span', { class: `pill pill-${c.state}` }, stateLabel(c.state))),
-        metaItem('search.colOpened', shortTime(c.openedAt)),
-        c.closedAt ? metaItem('search.closed', shortTime(c.closedAt)) : null,
+        metaItem('search.colOpened', timeElement(c.openedAt)),
+        c.closedAt ? metaItem('search.closed', timeElement(c.closedAt)) : null,
         c.wrapUp ? metaItem('search.wrapUp', c.wrapUp) : null),
       h('div', { class: 'search-thread-body' },
         detail.messages.length
