@@ -44,11 +44,16 @@ public struct SpoolImport: Sendable {
     /// Bytes read from the file at a time.
     static let chunkSize = 1 << 20
     /// Rows checked against the DNCR, and inserted, at a time.
-    static let batchSize = 2000
+    let batchSize: Int
+    /// Numbers on a campaign's DNCR (with the all-campaigns entries) up to which they are read once, when the
+    /// campaign first appears in the file; larger registers are looked up batch by batch.
+    let dncrSnapshotLimit: Int
 
-    public init(storage: Storage) {
+    public init(storage: Storage, batchSize: Int = 2000, dncrSnapshotLimit: Int = 200_000) {
         self.storage = storage
         intake = SpoolIntake(storage: storage)
+        self.batchSize = max(1, batchSize)
+        self.dncrSnapshotLimit = dncrSnapshotLimit
     }
 
     /// Progress: the pass (always 1 now that reading and writing are one pass), bytes read so far, of the file's total.
@@ -95,19 +100,29 @@ public struct SpoolImport: Sendable {
         func set(_ report: SpoolImportReport) { self.report = report }
     }
 
+    /// Batches handed to the database ahead of the one being written, so it never waits for the reader.
+    static let writesAhead = 2
+
     /// Reads, validates and counts the whole file; while no line has failed, hands rows to `insert` in
-    /// batches. Reading runs ahead while the previous batch is written (one write in flight, in order), so
-    /// parsing and the database use both cores.
+    /// batches. Reading runs ahead while earlier batches are written (strictly one after another, in file
+    /// order), so parsing and the database use both cores.
     func read(path: String, total: Int64, report start: SpoolImportReport, createdBy: Int64?, progress: Progress,
               writes: Bool, insert: @Sendable ([NewSpoolMessage]) async throws -> Void) async throws -> SpoolImportReport {
         try await withoutActuallyEscaping(insert) { insert in
             try await withThrowingTaskGroup(of: Void.self, returning: SpoolImportReport.self) { group in
-                var inFlight = false
+                let order = WriteOrder()
+                var queued = 0
+                var outstanding = 0
                 let report = try await scan(path: path, total: total, report: start, createdBy: createdBy,
                                             progress: progress, writes: writes) { batch in
-                    if inFlight { try await group.next() }
-                    group.addTask { try await insert(batch) }
-                    inFlight = true
+                    if outstanding > Self.writesAhead {
+                        try await group.next()
+                        outstanding -= 1
+                    }
+                    let turn = queued
+                    group.addTask { try await order.write(turn) { try await insert(batch) } }
+                    queued += 1
+                    outstanding += 1
                 }
                 try await group.waitForAll()
                 return report
@@ -115,15 +130,38 @@ public struct SpoolImport: Sendable {
         }
     }
 
+    /// Runs writes one at a time in the order of their turns, whichever task gets there first; after a
+    /// failed write the later ones are skipped (the transaction is rolled back anyway).
+    actor WriteOrder {
+        private var next = 0
+        private var failed = false
+        private var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+
+        func write(_ turn: Int, _ body: @Sendable () async throws -> Void) async throws {
+            if turn != next { await withCheckedContinuation { waiting[turn] = $0 } }
+            defer {
+                next = turn + 1
+                waiting.removeValue(forKey: next)?.resume()
+            }
+            guard !failed else { return }
+            do {
+                try await body()
+            } catch {
+                failed = true
+                throw error
+            }
+        }
+    }
+
     func scan(path: String, total: Int64, report start: SpoolImportReport, createdBy: Int64?, progress: Progress,
               writes: Bool, insert: ([NewSpoolMessage]) async throws -> Void) async throws -> SpoolImportReport {
         var report = start
-        var campaigns = CampaignCache(storage: storage, intake: intake)
+        var campaigns = CampaignCache(storage: storage, intake: intake, dncrSnapshotLimit: dncrSnapshotLimit)
         var summary = SpoolCSVSummary()
         var pending: [(SpoolCSVRow, CampaignCache.Entry)] = []
-        pending.reserveCapacity(Self.batchSize)
+        pending.reserveCapacity(batchSize)
         var batch: [NewSpoolMessage] = []
-        batch.reserveCapacity(Self.batchSize)
+        batch.reserveCapacity(batchSize)
         var csv = SpoolCSV()
         var unknownCampaigns: [SpoolImportReport.Issue] = []
         let encoder = JSONEncoder()
@@ -131,13 +169,14 @@ public struct SpoolImport: Sendable {
         func writing() -> Bool { writes && csv.issues.isEmpty && unknownCampaigns.isEmpty }
         func flush() async throws {
             guard !pending.isEmpty else { return }
+            // Campaigns whose DNCR was too large to load at the start are looked up batch by batch.
             var blocked: [Int64: [String: String]] = [:]
-            for (campaignID, group) in Dictionary(grouping: pending, by: { $0.1.campaign.id }) {
+            for (campaignID, group) in Dictionary(grouping: pending.filter { $0.1.blocked == nil }, by: { $0.1.campaign.id }) {
                 blocked[campaignID] = try await storage.dncr.blocked(group.map(\.0.destination), campaignID: campaignID)
             }
             let write = writing()
             for (row, entry) in pending {
-                let reason = blocked[entry.campaign.id]?[row.destination]
+                let reason = (entry.blocked ?? blocked[entry.campaign.id])?[row.destination]
                 let optedOut = reason?.hasPrefix("opted out") ?? false
                 let added = summary.add(row, numberIsValid: entry.pattern.map { $0.0.matches(row.destination) } ?? true,
                                         blockedByDNCR: reason != nil && !optedOut, optedOut: optedOut)
@@ -155,7 +194,7 @@ public struct SpoolImport: Sendable {
         func take(_ row: SpoolCSVRow) async throws {
             if let entry = try await campaigns.entry(row.campaign) {
                 pending.append((row, entry))
-                if pending.count >= Self.batchSize { try await flush() }
+                if pending.count >= batchSize { try await flush() }
             } else if unknownCampaigns.count < 100_000 {
                 unknownCampaigns.append(.init(line: row.line, field: "campaign", reason: "campaign \"\(row.campaign)\" does not exist"))
             }
@@ -201,23 +240,41 @@ public struct SpoolImport: Sendable {
         }
     }
 
-    /// Campaigns by name, with the number pattern that applies to each.
+    /// Campaigns by name, with the number pattern that applies to each and, unless it is very large, the
+    /// campaign's DNCR.
     struct CampaignCache {
-        struct Entry: Sendable {
-            var campaign: CampaignRecord
-            var pattern: (NumberPattern, String)?
+        /// A class, so rows waiting for their batch share one entry instead of each copying the campaign.
+        final class Entry: Sendable {
+            let campaign: CampaignRecord
+            let pattern: (NumberPattern, String)?
+            let blocked: [String: String]?
+
+            init(campaign: CampaignRecord, pattern: (NumberPattern, String)?, blocked: [String: String]?) {
+                self.campaign = campaign
+                self.pattern = pattern
+                self.blocked = blocked
+            }
         }
         let storage: Storage
         let intake: SpoolIntake
+        let dncrSnapshotLimit: Int
         var entries: [String: Entry?] = [:]
+        /// The last name looked up (rows of a file mostly repeat one campaign).
+        var last: (name: String, entry: Entry?)?
 
         mutating func entry(_ name: String) async throws -> Entry? {
-            if let known = entries[name] { return known }
-            var entry: Entry?
-            if let campaign = try await storage.campaigns.campaign(named: name) {
-                entry = Entry(campaign: campaign, pattern: try await intake.numberPattern(for: campaign))
+            if let last, last.name == name { return last.entry }
+            let entry: Entry?
+            if let known = entries[name] {
+                entry = known
+            } else if let campaign = try await storage.campaigns.campaign(named: name) {
+                entry = Entry(campaign: campaign, pattern: try await intake.numberPattern(for: campaign),
+                              blocked: try await storage.dncr.blockedNumbers(campaignID: campaign.id, limit: dncrSnapshotLimit))
+            } else {
+                entry = nil
             }
             entries[name] = entry
+            last = (name, entry)
             return entry
         }
     }

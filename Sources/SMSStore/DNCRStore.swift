@@ -32,6 +32,9 @@ public protocol DNCRStore: Sendable {
     func list(number: String?, limit: Int) async throws -> [DNCREntry]
     /// Of `numbers`, those blocked for `campaignID` (an entry for that campaign or for all), with the entry's reason.
     func blocked(_ numbers: [String], campaignID: Int64) async throws -> [String: String]
+    /// Every number blocked for `campaignID`, with the reason `blocked` gives; nil when there are more than
+    /// `limit` (then look numbers up with `blocked`).
+    func blockedNumbers(campaignID: Int64, limit: Int) async throws -> [String: String]?
 }
 
 struct SQLDNCRStore: DNCRStore {
@@ -83,12 +86,27 @@ struct SQLDNCRStore: DNCRStore {
                 SELECT number, campaign_id, source, reason FROM dncr
                 WHERE number IN \(list: slice) AND campaign_id IN (0, \(campaignID))
                 """) {
-                let scope = try row.int("campaign_id") == 0 ? "all campaigns" : "this campaign"
-                let source = try row.string("source") == "opt_out" ? "opted out" : "on the DNCR"
-                result[try row.string("number")] = "\(source) (\(scope))" + ((try row.optionalString("reason")).map { ": \($0)" } ?? "")
+                result[try row.string("number")] = try Self.reason(row)
             }
             start += 400
         }
         return result
+    }
+
+    func blockedNumbers(campaignID: Int64, limit: Int) async throws -> [String: String]? {
+        let rows = try await db.query("""
+            SELECT number, campaign_id, source, reason FROM dncr WHERE campaign_id IN (0, \(campaignID)) LIMIT \(limit + 1)
+            """)
+        guard rows.count <= limit else { return nil }
+        var result: [String: String] = [:]
+        for row in rows { result[try row.string("number")] = try Self.reason(row) }
+        return result
+    }
+
+    /// Why an entry blocks its number, e.g. "opted out (this campaign): BAJA".
+    static func reason(_ row: SQLRow) throws -> String {
+        let scope = try row.int("campaign_id") == 0 ? "all campaigns" : "this campaign"
+        let source = try row.string("source") == "opt_out" ? "opted out" : "on the DNCR"
+        return "\(source) (\(scope))" + ((try row.optionalString("reason")).map { ": \($0)" } ?? "")
     }
 }

@@ -65,12 +65,14 @@ struct SQLSpoolStore: SpoolStore {
           created_by, idempotency_key, encoding, segments, error_text, not_before, created_at, updated_at) VALUES
         """
 
-    /// `insertColumns` + `values` for one row, as a statement with placeholders and its arguments.
-    static let insertOneSQL = insertColumns.render(for: .sqlite).text + "(?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    /// The columns `arguments` gives values for, in order (the same as `insertColumns` + `values`).
+    static let insertedColumns = ["campaign_id", "conversation_id", "destination", "message", "priority", "extra", "state",
+                                  "attempts", "source", "created_by", "idempotency_key", "encoding", "segments", "error_text",
+                                  "not_before", "created_at", "updated_at"]
 
     static func arguments(_ m: NewSpoolMessage, at: Date) -> [SQLValue] {
         [.integer(m.campaignID), m.conversationID.map(SQLValue.integer) ?? .null, .text(m.destination), .text(m.message),
-         .integer(Int64(m.priority)), m.extra.map(SQLValue.text) ?? .null, .text(m.state.rawValue), .text(m.source.rawValue),
+         .integer(Int64(m.priority)), m.extra.map(SQLValue.text) ?? .null, .text(m.state.rawValue), .integer(0), .text(m.source.rawValue),
          m.createdBy.map(SQLValue.integer) ?? .null, m.idempotencyKey.map(SQLValue.text) ?? .null,
          m.encoding.map(SQLValue.text) ?? .null, m.segments.map { .integer(Int64($0)) } ?? .null,
          m.state == .invalid ? (m.reason.map(SQLValue.text) ?? .null) : .null, m.notBefore?.sqlValue ?? .null,
@@ -78,7 +80,7 @@ struct SQLSpoolStore: SpoolStore {
     }
 
     static func insert(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLExecutor) async throws -> [Int64] {
-        if let bulk = tx as? any SQLBulkExecutor { return try await insertEach(messages, at: at, in: bulk) }
+        if let bulk = tx as? any SQLBulkExecutor { return try await insertBulk(messages, at: at, in: bulk) }
         var ids: [Int64] = []
         ids.reserveCapacity(messages.count)
         var start = 0
@@ -97,14 +99,12 @@ struct SQLSpoolStore: SpoolStore {
         return ids
     }
 
-    /// The bulk path (SQLite): one prepared statement stepped per message, then the history rows. Those
-    /// are copied from the new spool rows by one statement when the batch took a contiguous id range
-    /// (always, as the transaction holds SQLite's only write lock) and every reason is the default one.
-    static func insertEach(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLBulkExecutor) async throws -> [Int64] {
-        let ids = try await tx.insertEach(insertOneSQL, messages.map { arguments($0, at: at) })
+    /// The bulk path (SQLite): the messages are loaded through a staging table, then the history rows are
+    /// copied from the new spool rows by one statement when every reason is the default one.
+    static func insertBulk(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLBulkExecutor) async throws -> [Int64] {
+        let ids = try await tx.insertRows(into: "spool", columns: insertedColumns, messages.map { arguments($0, at: at) })
         guard let first = ids.first, let last = ids.last else { return ids }
-        let defaultReasons = messages.allSatisfy { $0.state == .invalid || $0.reason == nil }
-        if defaultReasons, last - first + 1 == Int64(ids.count), zip(ids, ids.dropFirst()).allSatisfy({ $0 + 1 == $1 }) {
+        if messages.allSatisfy({ $0.state == .invalid || $0.reason == nil }) {
             try await tx.query("""
                 INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node)
                 SELECT id, \(at), NULL, state,
@@ -112,8 +112,8 @@ struct SQLSpoolStore: SpoolStore {
                 FROM spool WHERE id BETWEEN \(first) AND \(last) ORDER BY id
                 """)
         } else {
-            let text = "INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node) VALUES (?, ?, NULL, ?, ?, NULL)"
-            _ = try await tx.insertEach(text, zip(ids, messages).map { id, m in
+            _ = try await tx.insertRows(into: "spool_events", columns: ["spool_id", "at", "to_state", "reason"],
+                                        zip(ids, messages).map { id, m in
                 [.integer(id), at.sqlValue, .text(m.state.rawValue), .text(m.reason ?? "queued (\(m.source.rawValue))")]
             })
         }

@@ -112,10 +112,12 @@ public final class SQLiteDatabase: SQLDatabase {
             }
         }
 
-        func insertEach(_ sql: String, _ arguments: [[SQLValue]]) async throws -> [Int64] {
-            guard !arguments.isEmpty else { return [] }
+        func insertRows(into table: String, columns: [String], _ rows: [[SQLValue]]) async throws -> [Int64] {
+            guard !rows.isEmpty else { return [] }
+            // Planned here, so the writer's thread only binds and steps.
+            let plan = try BulkInsert(into: table, columns: columns, rows)
             return try await SQLiteDatabase.translate {
-                try await pool.writeWithoutTransaction { db in try SQLiteDatabase.insertEach(db, sql, arguments) }
+                try await pool.writeWithoutTransaction { db in try plan.run(db) }
             }
         }
     }
@@ -123,10 +125,87 @@ public final class SQLiteDatabase: SQLDatabase {
     /// SQLite's "copy the bytes now" destructor (SQLITE_TRANSIENT, a macro Swift does not import).
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    /// Prepares `sql` once on the writer connection and runs it for each row of arguments, binding
-    /// with the C API directly (no per-row statement compilation or argument boxing).
-    static func insertEach(_ db: Database, _ sql: String, _ arguments: [[SQLValue]]) throws -> [Int64] {
-        guard let connection = db.sqliteConnection else { throw DatabaseError(message: "the database is closed") }
+    /// Rows for one table, inserted row by row when they are few, otherwise through a staging table: a TEMP
+    /// table with no index (one per connection and column list, emptied after each use) loaded with one
+    /// prepared statement bound through the C API, then moved into the table by one `INSERT … SELECT`, which
+    /// keeps the table's and its indexes' cursors open across rows. Columns with the same value in every row
+    /// (states, sources, timestamps of a bulk file) are not staged but bound once as constants of that
+    /// statement. The new rows get consecutive ids: the statement runs under the write lock and each row
+    /// takes the largest id so far plus one.
+    struct BulkInsert: Sendable {
+        /// Batches smaller than this are inserted row by row.
+        static let stagingMinimumRows = 16
+
+        let table: String
+        let expected: Int
+        /// Row by row: the `INSERT … VALUES` statement. Staged: the staging table's statements.
+        let insert: String
+        let rows: [[SQLValue]]
+        let staging: (create: String, empty: String, move: String, constants: [SQLValue])?
+
+        init(into table: String, columns: [String], _ rows: [[SQLValue]]) throws {
+            guard let first = rows.first, rows.allSatisfy({ $0.count == columns.count }) else {
+                throw StoreError.database("insertRows into \(table): every row needs \(columns.count) values")
+            }
+            self.table = table
+            expected = rows.count
+            let list = columns.joined(separator: ", ")
+            func placeholders(_ n: Int) -> String { Array(repeating: "?", count: n).joined(separator: ", ") }
+            if rows.count < Self.stagingMinimumRows {
+                insert = "INSERT INTO main.\(table) (\(list)) VALUES (\(placeholders(columns.count)))"
+                self.rows = rows
+                staging = nil
+                return
+            }
+            var staged = columns.indices.filter { c in rows.contains { $0[c] != first[c] } }
+            if staged.isEmpty { staged = [0] }
+            let stagedList = staged.map { columns[$0] }.joined(separator: ", ")
+            let name = "staging_\(table)_\(SQLiteDatabase.fingerprint(stagedList))"
+            insert = "INSERT INTO temp.\(name) VALUES (\(placeholders(staged.count)))"
+            self.rows = staged.count == columns.count ? rows : rows.map { row in staged.map { row[$0] } }
+            let selected = columns.indices.map { staged.contains($0) ? columns[$0] : "?" }.joined(separator: ", ")
+            staging = (create: "CREATE TEMP TABLE IF NOT EXISTS \(name) (\(stagedList))",
+                       empty: "DELETE FROM temp.\(name)",
+                       move: "INSERT INTO main.\(table) (\(list)) SELECT \(selected) FROM temp.\(name) ORDER BY rowid",
+                       constants: columns.indices.filter { !staged.contains($0) }.map { first[$0] })
+        }
+
+        /// Runs on the writer connection, inside its transaction; returns the new rows' ids in order.
+        func run(_ db: Database) throws -> [Int64] {
+            guard let connection = db.sqliteConnection else { throw DatabaseError(message: "the database is closed") }
+            guard let staging else { return try SQLiteDatabase.bindEach(connection, insert, rows, ids: true) }
+            // Straight through SQLite: GRDB treats any DDL, even a CREATE … IF NOT EXISTS that does nothing, as a
+            // schema change and recompiles its cached statements, which costs more than the batch itself.
+            try SQLiteDatabase.exec(connection, staging.create)
+            try SQLiteDatabase.exec(connection, staging.empty)
+            defer { try? SQLiteDatabase.exec(connection, staging.empty) }
+            try SQLiteDatabase.bindEach(connection, insert, rows, ids: false)
+            try db.cachedStatement(sql: staging.move).execute(arguments: StatementArguments(staging.constants.map(databaseValue)))
+            let last = sqlite3_last_insert_rowid(connection)
+            let count = Int64(sqlite3_changes(connection))
+            guard count == Int64(expected) else {
+                throw DatabaseError(message: "insertRows into \(table): \(count) rows inserted of \(expected)")
+            }
+            return Array((last - count + 1)...last)
+        }
+    }
+
+    static func exec(_ connection: OpaquePointer, _ sql: String) throws {
+        let code = sqlite3_exec(connection, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw Self.error(connection, code, sql) }
+    }
+
+    /// A short stable name for a column list (FNV-1a), so different column lists get different staging tables.
+    static func fingerprint(_ text: String) -> String {
+        var hash: UInt32 = 2_166_136_261
+        for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return String(hash, radix: 36)
+    }
+
+    /// Prepares `sql` once and runs it for each row of arguments, binding with the C API directly (no per-row
+    /// statement compilation or argument boxing); with `ids`, returns the row id each step inserted.
+    @discardableResult
+    static func bindEach(_ connection: OpaquePointer, _ sql: String, _ arguments: [[SQLValue]], ids wanted: Bool) throws -> [Int64] {
         var prepared: OpaquePointer?
         var code = sqlite3_prepare_v2(connection, sql, -1, &prepared, nil)
         guard code == SQLITE_OK, let statement = prepared else {
@@ -134,25 +213,17 @@ public final class SQLiteDatabase: SQLDatabase {
         }
         defer { sqlite3_finalize(statement) }
         var ids: [Int64] = []
-        ids.reserveCapacity(arguments.count)
+        if wanted { ids.reserveCapacity(arguments.count) }
         for row in arguments {
-            for (offset, value) in row.enumerated() {
-                let index = Int32(offset + 1)
+            var index: Int32 = 0
+            for value in row {
+                index += 1
                 switch value {
                 case .null: code = sqlite3_bind_null(statement, index)
                 case .integer(let i): code = sqlite3_bind_int64(statement, index, i)
                 case .bool(let b): code = sqlite3_bind_int64(statement, index, b ? 1 : 0)
                 case .real(let d): code = sqlite3_bind_double(statement, index, d)
-                case .text(var text):
-                    if text.isEmpty {
-                        code = sqlite3_bind_text(statement, index, "", 0, Self.transient)  // '' and not NULL
-                    } else {
-                        code = text.withUTF8 { bytes in
-                            bytes.withMemoryRebound(to: CChar.self) {
-                                sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient)
-                            }
-                        }
-                    }
+                case .text(let text): code = bindText(statement, index, text)
                 case .blob(let bytes):
                     code = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
                 }
@@ -164,11 +235,28 @@ public final class SQLiteDatabase: SQLDatabase {
                 sqlite3_reset(statement)
                 throw failure
             }
-            ids.append(sqlite3_last_insert_rowid(connection))
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
+            if wanted { ids.append(sqlite3_last_insert_rowid(connection)) }
+            sqlite3_reset(statement)  // every parameter is bound again for the next row
         }
         return ids
+    }
+
+    /// Binds a text (copied by SQLite), reading a native string's bytes in place; '' stays '' and not NULL.
+    private static func bindText(_ statement: OpaquePointer, _ index: Int32, _ text: String) -> Int32 {
+        if text.isEmpty { return sqlite3_bind_text(statement, index, "", 0, Self.transient) }
+        if let code = text.utf8.withContiguousStorageIfAvailable({ bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient)
+            }
+        }) {
+            return code
+        }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient)
+            }
+        }
     }
 
     private static func error(_ connection: OpaquePointer, _ code: Int32, _ sql: String) -> DatabaseError {

@@ -71,4 +71,45 @@ struct ImportTests {
             #expect(history.first?.reason == "queued (csv)")
         }
     }
+
+    @Test("batches are written strictly in file order while the next ones are read", arguments: [1, 7, 50, 2000])
+    func fileOrderAcrossBatches(batchSize: Int) async throws {
+        try await EngineHarness.with { h in
+            let c = try await campaign(h)
+            let lines = (0..<1500).map { "Cobranzas;\(uy($0));Hola \($0);\($0 % 4)" }
+            let path = try file(lines)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let report = try await SpoolImport(storage: h.storage, batchSize: batchSize)
+                .run(path: path, fileName: "lote.csv", dryRun: false, createdBy: nil)
+            #expect(report.queued == 1500)
+            let stored = try await h.storage.spool.list(SpoolFilter(campaignID: c.id), limit: 2000, beforeID: nil).sorted { $0.id < $1.id }
+            #expect(stored.map(\.destination) == (0..<1500).map(uy))
+            #expect(stored.map(\.priority) == (0..<1500).map { $0 % 4 })
+        }
+    }
+
+    @Test("DNCR and opt-out hits are counted the same whether the register is read once or batch by batch")
+    func dncrSnapshotOrBatches() async throws {
+        try await EngineHarness.with { h in
+            let c = try await campaign(h)
+            try await h.storage.dncr.add([
+                DNCREntry(number: uy(3), campaignID: nil, source: "manual", createdAt: Self.t0),
+                DNCREntry(number: uy(10), campaignID: c.id, source: "import", createdAt: Self.t0),
+                DNCREntry(number: uy(11), campaignID: c.id, source: "opt_out", reason: "BAJA", createdAt: Self.t0),
+                DNCREntry(number: uy(12), campaignID: c.id + 1000, source: "manual", createdAt: Self.t0),  // another campaign's
+            ])
+            let path = try file((0..<50).map { "Cobranzas;\(uy($0));Hola \($0);0" })
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var reports: [SpoolImportReport] = []
+            for limit in [200_000, 3, 0] {  // the whole register fits; it does not (looked up per batch of 8)
+                reports.append(try await SpoolImport(storage: h.storage, batchSize: 8, dncrSnapshotLimit: limit)
+                    .run(path: path, fileName: "lote.csv", dryRun: true, createdBy: nil))
+            }
+            for report in reports {
+                #expect(report.blockedByDNCR == 2)
+                #expect(report.optedOut == 1)
+                #expect(report.toSend == 47)
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ enum SpoolCases {
         .init(name: "spool: an idempotency key queues once", run: idempotency),
         .init(name: "spool: dialers claim bulk traffic, the conversation sender claims replies; reports find their message", run: claimScopes),
         .init(name: "spool: the first state's reason is recorded per message, also mixed in one batch", run: firstReasons),
+        .init(name: "spool: bulk batches of identical rows, and a batch that fails leaves nothing for the next one", run: bulkBatches),
         .init(name: "spool: group commit answers each caller with its own message; a bad one fails only its caller", run: groupCommit),
         .init(name: "spool: claim takes due messages by priority then age, once", run: claimOrder),
         .init(name: "spool: concurrent claims never share a message", run: concurrentClaims),
@@ -58,6 +59,30 @@ enum SpoolCases {
         #expect(history.map(\.to) == [.toProcess])
         #expect(history.first?.reason == "queued (csv)")
         #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 999)
+    }
+
+    static func bulkBatches(_ storage: Storage) async throws {
+        let c = try await campaign(storage)
+        // Every column the same in every row (SQLite stages one column and binds the others once).
+        let same = Array(repeating: NewSpoolMessage(campaignID: c.id, destination: "+59899000001", message: "Hola", source: .csv),
+                         count: 40)
+        let ids = try await storage.spool.enqueue(same, at: t0)
+        #expect(ids.count == 40 && Set(ids).count == 40 && ids == ids.sorted())
+        for id in [ids[0], ids[39]] {
+            let stored = try #require(try await storage.spool.message(id: id))
+            #expect(stored.destination == "+59899000001" && stored.message == "Hola" && stored.state == .toProcess)
+            #expect(try await storage.spool.history(id: id).map(\.reason) == ["queued (csv)"])
+        }
+        // A batch refused by a unique key (an idempotency key used twice in it) queues nothing, and the
+        // next batch is stored alone: nothing of the refused one comes along.
+        var keyed = messages(c.id, 30)
+        keyed[5].idempotencyKey = "k-1"
+        keyed[17].idempotencyKey = "k-1"
+        await #expect(throws: StoreError.self) { try await storage.spool.enqueue(keyed, at: t0) }
+        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 40)
+        let next = try await storage.spool.enqueueReturning(messages(c.id, 20), at: t0)
+        #expect(next.map(\.destination) == messages(c.id, 20).map(\.destination))
+        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 60)
     }
 
     static func firstReasons(_ storage: Storage) async throws {
@@ -300,6 +325,12 @@ enum SpoolCases {
         #expect(blocked["+59899000002"]?.contains("opted out") == true)
         #expect(try await storage.dncr.blocked(["+59899000002"], campaignID: other.id).isEmpty)
         #expect(try await storage.dncr.blocked(["+59899000001"], campaignID: other.id).count == 1)
+        // The whole register of a campaign at once, with the same reasons, unless it is larger than the limit.
+        #expect(try await storage.dncr.blockedNumbers(campaignID: c.id, limit: 10) == blocked)
+        #expect(try await storage.dncr.blockedNumbers(campaignID: c.id, limit: 2) == blocked)
+        #expect(try await storage.dncr.blockedNumbers(campaignID: c.id, limit: 1) == nil)
+        #expect(try await storage.dncr.blockedNumbers(campaignID: other.id, limit: 10)
+                == (try await storage.dncr.blocked(["+59899000001", "+59899000002"], campaignID: other.id)))
         #expect(try await storage.dncr.remove(number: "+59899000001", campaignID: nil))
         #expect(!(try await storage.dncr.remove(number: "+59899000001", campaignID: nil)))
         #expect(try await storage.dncr.list(number: nil, limit: 10).map(\.number) == ["+59899000002"])
