@@ -31,7 +31,7 @@ public struct Migration: Sendable {
     /// Every migration, in order.
     public static let all: [Migration] = [Migration0001Initial.migration, Migration0002ConversationIndexes.migration,
                                           Migration0003Supervision.migration, Migration0004RateLimits.migration,
-                                          Migration0005Webhooks.migration]
+                                          Migration0005Webhooks.migration, Migration0006SpoolPartialIndexes.migration]
 }
 
 /// Type tokens of migration DDL and what they mean in each dialect.

@@ -26,7 +26,7 @@ struct SQLOperationsStore: OperationsStore {
     let db: any SQLDatabase
 
     func gauges() async throws -> OperationalGauges {
-        // GROUP BY state reads the (state, lease_expires_at) index, not the table.
+        // GROUP BY state reads the spool_claim index (campaign, state, …), not the table.
         let rows = try await db.queryAll([
             "SELECT state, COUNT(*) AS n FROM spool GROUP BY state",
             "SELECT state, COUNT(*) AS n FROM conversations WHERE closed_at IS NULL GROUP BY state",
