@@ -59,7 +59,7 @@ struct ErrorMiddleware: RouterMiddleware {
     /// Names the field a decoding error is about, without echoing the body.
     /// The JSON path of the field a decoding error is about (`to`, `schedule.weekly.0.start`); nil for the body itself.
     static func field(of error: DecodingError) -> String? {
-        let path: [CodingKey]
+        let path: [any CodingKey]
         switch error {
         case .keyNotFound(let key, let context): path = context.codingPath + [key]
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): path = context.codingPath
