@@ -1338,7 +1338,11 @@ def build_table(results, targets):
             r = a["sqlite3_schema"]
             add("(a) import: sqlite3, same rows into the spool schema + history (reference)",
                 f"{fmt_int(r['rate'])} rows/s ({r['wall']:.1f} s) = {r['rate'] / q['rate']:.2f}× bare")
-        add("(a) import: smsdesk / sqlite3", f"{s['rate'] / q['rate']:.3f}", "0.75", f"{s['rate'] / q['rate'] / 0.75:.2f}")
+        add("(a) import: smsdesk / sqlite3 bare", f"{s['rate'] / q['rate']:.3f}", "0.75", f"{s['rate'] / q['rate'] / 0.75:.2f}")
+        if "sqlite3_schema" in a:
+            r = a["sqlite3_schema"]
+            add("(a) import: smsdesk / sqlite3 into the same schema", f"{s['rate'] / r['rate']:.3f}", "0.75",
+                f"{s['rate'] / r['rate'] / 0.75:.2f}")
         add("(a) import: peak RSS smsdesk / sqlite3", f"{s['rss']:.0f} MiB / {q['rss']:.0f} MiB")
     for b in results.get("dispatch", []):
         label = {"twilio": "smsdesk simulate --type twilio", "urlsms": "URLSMS → " + b.get("sink_name", "sink")}[b["target"]]
