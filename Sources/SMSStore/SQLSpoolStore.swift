@@ -222,11 +222,19 @@ struct SQLSpoolStore: SpoolStore {
             var statements: [SQL] = []
             var planned: [(id: Int64, to: SpoolState, reason: String)] = []
             statements.reserveCapacity(outcomes.count)
+            // PostgreSQL answers one statement per round trip: the sends (nearly every outcome) go as one
+            // UPDATE … FROM (VALUES …); the rest one statement each.
+            let sends = tx.dialect == .postgres ? outcomes.filter { if case .sent = $0 { true } else { false } } : []
+            var batchedSends: [(id: Int64, reason: String)] = []
             for outcome in outcomes {
                 let sql: SQL
                 let to: SpoolState
                 let reason: String
                 switch outcome {
+                case .sent(let id, _, let providerID, let providerMessageID, _) where sends.count > 1:
+                    batchedSends.append((id, "accepted by provider \(providerID)" + (providerMessageID.map { " as \($0)" } ?? "")))
+                    if let providerMessageID { sentByProvider[providerID, default: [:]][providerMessageID] = id }
+                    continue
                 case .sent(let id, let dialerID, let providerID, let providerMessageID, let port):
                     sql = """
                         UPDATE spool SET state = 'sent', dialer_id = \(dialerID), provider_id = \(providerID),
@@ -272,6 +280,27 @@ struct SQLSpoolStore: SpoolStore {
                 }
                 statements.append(sql + " " + fence)
                 planned.append((outcome.id, to, reason))
+            }
+            if !batchedSends.isEmpty {
+                var values: SQL = ""
+                for (i, outcome) in sends.enumerated() {
+                    guard case .sent(let id, let dialerID, let providerID, let providerMessageID, let port) = outcome else { continue }
+                    values += (i == 0 ? "" : ", ") + """
+                        (CAST(\(id) AS BIGINT), CAST(\(dialerID) AS BIGINT), CAST(\(providerID) AS BIGINT), \
+                        CAST(\(providerMessageID) AS TEXT), CAST(\(port.map(Int64.init)) AS BIGINT))
+                        """
+                }
+                let updated = Set(try await tx.query("""
+                    UPDATE spool SET state = 'sent', dialer_id = v.dialer_id, provider_id = v.provider_id,
+                      provider_message_id = v.provider_message_id, port = v.port, sent_at = \(at), updated_at = \(at),
+                      lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, error_code = NULL, error_text = NULL
+                    FROM (VALUES \(values)) AS v (id, dialer_id, provider_id, provider_message_id, port)
+                    WHERE spool.id = v.id AND spool.state = 'sending' AND spool.lease_owner = \(owner)
+                    RETURNING spool.id
+                    """).map { try $0.int("id") })
+                for send in batchedSends where updated.contains(send.id) {
+                    events.append(EventRow(id: send.id, from: .sending, to: .sent, reason: send.reason))
+                }
             }
             // One round trip for the whole batch where the backend allows it.
             for (result, plan) in zip(try await tx.queryAll(statements), planned) where !result.isEmpty {

@@ -256,6 +256,32 @@ enum SpoolCases {
                                                   now: t0.addingTimeInterval(30))
         #expect(Set(again.map(\.id)) == [ids[1], ids[2]])
         #expect(try await storage.spool.history(id: ids[3]).map(\.to) == [.toProcess, .sending, .failed])
+
+        // Several sends in one batch (one statement on PostgreSQL): each gets its own fields, and a message
+        // another node holds is left alone even in the middle of the batch.
+        let more = try await storage.spool.enqueue(messages(c.id, 4), at: t1)
+        _ = try await storage.spool.claim(campaignIDs: [c.id], limit: 3, owner: "n1", leaseUntil: t1.addingTimeInterval(60), now: t1)
+        _ = try await storage.spool.claim(campaignIDs: [c.id], limit: 3, owner: "n3", leaseUntil: t1.addingTimeInterval(60), now: t1)
+        let held = try await storage.spool.message(id: more[3])
+        #expect(held?.leaseOwner == "n3")
+        let t2 = t0.addingTimeInterval(2)
+        let batch = try await storage.spool.record([
+            .sent(id: more[0], dialerID: d, providerID: p, providerMessageID: "SM-a", port: 1),
+            .failed(id: more[1], providerID: p, code: "30003", text: "unreachable"),
+            .sent(id: more[3], dialerID: d, providerID: p, providerMessageID: "SM-stolen", port: 3),
+            .sent(id: more[2], dialerID: nil, providerID: p, providerMessageID: nil, port: nil),
+        ], owner: "n1", at: t2)
+        #expect(batch == 3)
+        let a = try #require(try await storage.spool.message(id: more[0]))
+        #expect(a.state == .sent && a.providerMessageID == "SM-a" && a.port == 1 && a.dialerID == d && a.sentAt == t2 && a.leaseOwner == nil)
+        let b = try #require(try await storage.spool.message(id: more[2]))
+        #expect(b.state == .sent && b.providerMessageID == nil && b.port == nil && b.dialerID == nil && b.providerID == p)
+        #expect(try await storage.spool.message(id: more[1])?.state == .failed)
+        let stolenSend = try #require(try await storage.spool.message(id: more[3]))
+        #expect(stolenSend.state == .sending && stolenSend.leaseOwner == "n3" && stolenSend.providerMessageID == nil)
+        #expect(try await storage.spool.history(id: more[0]).map(\.reason).last == "accepted by provider \(p) as SM-a")
+        #expect(try await storage.spool.history(id: more[3]).map(\.to) == [.toProcess, .sending])
+        #expect(try await storage.spool.message(providerID: p, providerMessageID: "SM-a")?.id == more[0])
     }
 
     static func leaseRecovery(_ storage: Storage) async throws {
