@@ -99,17 +99,20 @@ struct SQLSpoolStore: SpoolStore {
         return ids
     }
 
-    /// The bulk path (SQLite): the messages are loaded through a staging table, then the history rows are
+    /// The bulk path: the messages are loaded in one batch (`SQLBulkExecutor`), then the history rows are
     /// copied from the new spool rows by one statement when every reason is the default one.
     static func insertBulk(_ messages: [NewSpoolMessage], at: Date, in tx: any SQLBulkExecutor) async throws -> [Int64] {
         let ids = try await tx.insertRows(into: "spool", columns: insertedColumns, messages.map { arguments($0, at: at) })
         guard let first = ids.first, let last = ids.last else { return ids }
         if messages.allSatisfy({ $0.state == .invalid || $0.reason == nil }) {
+            // SQLite's ids are one range (the transaction holds the only write lock); PostgreSQL's may have gaps
+            // that other sessions' rows fill, so there the ids are listed.
+            let rows: SQL = tx.dialect == .sqlite ? "id BETWEEN \(first) AND \(last)" : "id IN \(list: ids)"
             try await tx.query("""
                 INSERT INTO spool_events (spool_id, at, from_state, to_state, reason, node)
                 SELECT id, \(at), NULL, state,
                   CASE WHEN state = 'invalid' THEN error_text ELSE 'queued (' || source || ')' END, NULL
-                FROM spool WHERE id BETWEEN \(first) AND \(last) ORDER BY id
+                FROM spool WHERE \(rows) ORDER BY id
                 """)
         } else {
             _ = try await tx.insertRows(into: "spool_events", columns: ["spool_id", "at", "to_state", "reason"],

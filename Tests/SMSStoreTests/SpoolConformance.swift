@@ -73,16 +73,27 @@ enum SpoolCases {
             #expect(stored.destination == "+59899000001" && stored.message == "Hola" && stored.state == .toProcess)
             #expect(try await storage.spool.history(id: id).map(\.reason) == ["queued (csv)"])
         }
+        // Texts as written, whatever they hold (PostgreSQL's batch travels as JSON).
+        let texts = ["comillas \" y barra \\ y \\u0041", "línea\nnueva\ty\r", "\u{1}\u{1F}\u{7F}fin", "emoji 😀 y ü",
+                     "\u{2028}\u{2029}", "", "{\"json\": [1, 2]}", "null", "1e5"]
+        var odd = (0..<20).map { NewSpoolMessage(campaignID: c.id, destination: "+5989900\(String(format: "%04d", $0))",
+                                                 message: texts[$0 % texts.count], priority: $0 % 3, source: .api) }
+        odd[4].extra = "{\"ref\": \"A\\\"1\"}"
+        let stored = try await storage.spool.enqueueReturning(odd, at: t0)
+        #expect(stored.map(\.message) == odd.map(\.message))
+        #expect(stored.map(\.priority) == odd.map(\.priority))
+        #expect(stored[4].extra == odd[4].extra && stored[5].extra == nil)
+        #expect(try await storage.spool.history(id: stored[19].id).map(\.reason) == ["queued (api)"])
         // A batch refused by a unique key (an idempotency key used twice in it) queues nothing, and the
         // next batch is stored alone: nothing of the refused one comes along.
         var keyed = messages(c.id, 30)
         keyed[5].idempotencyKey = "k-1"
         keyed[17].idempotencyKey = "k-1"
         await #expect(throws: StoreError.self) { try await storage.spool.enqueue(keyed, at: t0) }
-        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 40)
+        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 60)
         let next = try await storage.spool.enqueueReturning(messages(c.id, 20), at: t0)
         #expect(next.map(\.destination) == messages(c.id, 20).map(\.destination))
-        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 60)
+        #expect(try await storage.spool.counts(campaignID: c.id)[.toProcess] == 80)
     }
 
     static func firstReasons(_ storage: Storage) async throws {
