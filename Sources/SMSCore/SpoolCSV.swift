@@ -72,6 +72,8 @@ public struct SpoolCSVIssue: Sendable, Hashable, CustomStringConvertible {
         case priorityOutOfRange(String)
         /// The message has more characters than allowed.
         case messageTooLong(characters: Int, maximum: Int)
+        /// The field holds a NUL character (U+0000), which no text column of either database can store.
+        case nulCharacter
 
         /// A human-readable reason.
         public var description: String {
@@ -94,6 +96,8 @@ public struct SpoolCSVIssue: Sendable, Hashable, CustomStringConvertible {
                 return "\(text) is outside \(SpoolCSV.priorityRange.lowerBound)...\(SpoolCSV.priorityRange.upperBound)"
             case .messageTooLong(let characters, let maximum):
                 return "has \(characters) characters; at most \(maximum) are allowed"
+            case .nulCharacter:
+                return "contains a NUL character (U+0000), which cannot be stored"
             }
         }
     }
@@ -241,6 +245,9 @@ public struct SpoolCSV: Sendable {
             } else if let characters = Self.characterCount(of: message, bytes: record[2], above: maximumMessageLength) {
                 report(.message, .messageTooLong(characters: characters, maximum: maximumMessageLength))
             }
+        }
+        for (index, field) in record.enumerated() where field.contains(0) {
+            report(SpoolCSVIssue.Field(column: index + 1), .nulCharacter)
         }
         var priority = 0
         if record.count > 3 {

@@ -235,6 +235,17 @@ struct SpoolCSVTests {
         )
     }
 
+    @Test func aNULCharacterIsRefusedNamingItsField() {
+        let result = readSpool("promo;0991234567;Hola\u{0} mundo;1\npromo;0991234567;Hola;1;ref\u{0}\npromo;0991234567;Hola;1\n")
+        #expect(result.rows.map(\.line) == [3])
+        #expect(
+            result.issues == [
+                SpoolCSVIssue(line: 1, field: .message, problem: .nulCharacter),
+                SpoolCSVIssue(line: 2, field: .extra(column: 5), problem: .nulCharacter),
+            ])
+        #expect(result.issues[0].description.contains("NUL character"))
+    }
+
     @Test func maximumMessageLengthIsConfigurable() {
         let result = readSpool("promo;1;ñandú;1\npromo;1;ñandús;1\n", maximumMessageLength: 5)
         #expect(result.rows.map(\.line) == [1])

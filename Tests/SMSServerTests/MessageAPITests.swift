@@ -76,6 +76,8 @@ struct MessageAPITests {
                 (["campaign": "Nope", "to": "+59899123456", "text": "x"], "campaign"),
                 (["campaign": "Cobranzas", "to": "", "text": "x"], "to"),
                 (["campaign": "Cobranzas", "to": "+59899123456", "text": ""], "text"),
+                (["campaign": "Cobranzas", "to": "+59899123456", "text": "Hola\u{0}"], "text"),
+                (["campaign": "Cobranzas", "to": "+5989912\u{0}3456", "text": "Hola"], "to"),
                 (["campaign": "Cobranzas", "to": "+59899123456", "text": "x", "priority": 3_000_000_000] as [String: Any], "priority"),
                 // Bodies that do not decode name the field too: a missing one, one of the wrong type.
                 (["campaign": "Cobranzas", "text": "x"], "to"),

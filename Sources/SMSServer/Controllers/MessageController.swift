@@ -148,6 +148,9 @@ struct MessageController {
         let destination = to.trimmingCharacters(in: .whitespaces)
         guard !destination.isEmpty else { throw APIError.validation(field: "to", "the destination number is required") }
         guard !text.isEmpty else { throw APIError.validation(field: "text", "the text is required") }
+        for (field, value) in [("to", destination), ("text", text)] where value.unicodeScalars.contains("\u{0}") {
+            throw APIError.validation(field: field, "the \(field == "to" ? "destination number" : "text") contains a NUL character (U+0000), which cannot be stored")
+        }
         guard text.count <= 1600 else { throw APIError.validation(field: "text", "the text is longer than 1600 characters") }
         guard SpoolCSV.priorityRange.contains(priority) else {
             throw APIError.validation(field: "priority", "priority must be a whole number from \(Int32.min) to \(Int32.max)")
