@@ -54,6 +54,7 @@ public struct InboundPipeline: Sendable {
 
     public func receive(_ sms: InboundSMS, providerID: Int64, at now: Date = Date()) async throws -> Outcome {
         // One written form per client, so the thread, the DNCR and the replies' destination agree.
+        let sms = Self.storable(sms)
         let from = ClientNumber.normalized(sms.from) ?? sms.from.trimmingCharacters(in: .whitespaces)
         let message = InboundMessage(
             providerID: providerID, providerMessageID: sms.providerMessageID, from: from, to: sms.to, body: sms.text,
@@ -105,6 +106,21 @@ public struct InboundPipeline: Sendable {
             }
             return .stored(stored)
         }
+    }
+
+    /// The message with every NUL character (U+0000) shown as U+FFFD: neither database can store one, and a
+    /// gateway that passes raw GSM-7 septets sends it for '@'. Refusing the message would make the provider retry
+    /// it for ever.
+    static func storable(_ sms: InboundSMS) -> InboundSMS {
+        func clean(_ text: String) -> String {
+            text.unicodeScalars.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+        }
+        var sms = sms
+        sms.text = clean(sms.text)
+        sms.from = clean(sms.from)
+        sms.to = clean(sms.to)
+        sms.providerMessageID = sms.providerMessageID.map(clean)
+        return sms
     }
 
     /// Queues the outgoing webhook events of a stored message (only outbox rows: nothing waits on a

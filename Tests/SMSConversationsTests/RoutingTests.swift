@@ -162,6 +162,14 @@ enum RoutingCases {
         }
         #expect(unrouted.campaignID == nil && unrouted.conversationID == nil)
         #expect(try await storage.inbound.unrouted(limit: 10).map(\.id) == [unrouted.id])
+        // A NUL character (GSM-7's '@' from a gateway passing raw septets) cannot be stored: it is kept visible as U+FFFD.
+        guard case .stored(let nul) = try await desk.receive(from: "+59899000002", "precio\u{0}100", id: "sid\u{0}9", to: "+34900000000")
+        else {
+            Issue.record("the message with a NUL should be stored")
+            return
+        }
+        #expect(nul.body == "precio\u{FFFD}100")
+        #expect(try await storage.inbound.unrouted(limit: 10).first { $0.id == nul.id }?.body == "precio\u{FFFD}100")
 
         // Opt-out keywords come before the schedule: DNCR, one confirmation, audit, no conversation, no out-of-time reply.
         guard case .stored(let stop) = try await desk.receive(from: "+59899000003", " Stop! ") else {
