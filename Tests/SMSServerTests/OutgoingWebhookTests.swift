@@ -217,8 +217,12 @@ struct OutgoingWebhookTests {
                 let texts = receiver.delivered.map { ($0.json["data"] as? [String: Any])?["text"] as? String ?? "" }
                 #expect(texts == ["mensaje 1", "mensaje 2", "mensaje 3", "mensaje 4"], "in order, each once")
                 #expect(receiver.delivered.map(\.delivery) == receiver.delivered.map(\.delivery).sorted())
+                // Each answer is recorded after the receiver has the delivery: wait until all four are.
+                try await Self.eventually("all four recorded as delivered") {
+                    try await Self.deliveries(client, webhook, as: admin).allSatisfy { $0["state"] as? String == "delivered" }
+                }
                 let log = try await Self.deliveries(client, webhook, as: admin)
-                #expect(log.allSatisfy { $0["state"] as? String == "delivered" })
+                #expect(log.count == 4)
                 let first = try #require(log.last)
                 let attempts = try #require(first["attemptLog"] as? [[String: Any]])
                 #expect(attempts.count >= 2)
@@ -272,8 +276,10 @@ struct OutgoingWebhookTests {
                 try await Self.eventually("the replayed delivery") { receiver.delivered.count == 1 }
                 #expect(receiver.delivered.first?.delivery == Int64(id))
                 #expect(receiver.delivered.first?.event == "ping")
-                log = try await Self.deliveries(client, webhook, as: admin)
-                #expect(log.first?["state"] as? String == "delivered")
+                // The worker records the answer after the receiver has it: wait for that, not just the arrival.
+                try await Self.eventually("the replay recorded as delivered") {
+                    try await Self.deliveries(client, webhook, as: admin).first?["state"] as? String == "delivered"
+                }
                 // Replaying a delivered one sends it once more.
                 _ = try await client.executeJSON("/api/v1/webhooks/\(webhook)/deliveries/\(id)/replay", method: .post, as: admin)
                 try await Self.eventually("the second replay") { receiver.delivered.count == 2 }
