@@ -235,7 +235,7 @@ struct SQLSpoolStore: SpoolStore {
                 let reason: String
                 switch outcome {
                 case .sent(let id, _, let providerID, let providerMessageID, _) where sends.count > 1:
-                    batchedSends.append((id, "accepted by provider \(providerID)" + (providerMessageID.map { " as \($0)" } ?? "")))
+                    batchedSends.append((id, Self.sentReason(providerID, providerMessageID)))
                     if let providerMessageID { sentByProvider[providerID, default: [:]][providerMessageID] = id }
                     continue
                 case .sent(let id, let dialerID, let providerID, let providerMessageID, let port):
@@ -246,7 +246,7 @@ struct SQLSpoolStore: SpoolStore {
                         WHERE id = \(id)
                         """
                     to = .sent
-                    reason = "accepted by provider \(providerID)" + (providerMessageID.map { " as \($0)" } ?? "")
+                    reason = Self.sentReason(providerID, providerMessageID)
                     if let providerMessageID { sentByProvider[providerID, default: [:]][providerMessageID] = id }
                 case .retry(let id, let when, let code, let text, let countsAsAttempt):
                     sql = """
@@ -328,6 +328,11 @@ struct SQLSpoolStore: SpoolStore {
             }
             return events.count
         }
+    }
+
+    /// The history's reason for a send the provider accepted.
+    static func sentReason(_ providerID: Int64, _ providerMessageID: String?) -> String {
+        "accepted by provider \(providerID)" + (providerMessageID.map { " as \($0)" } ?? "")
     }
 
     func recoverExpiredLeases(now: Date, node: String?) async throws -> Int {
