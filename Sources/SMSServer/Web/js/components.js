@@ -1,7 +1,7 @@
 // Reusable pieces used by several views.
 
 import { t } from './i18n.js';
-import { h, clear, focusEl } from './dom.js';
+import { h, clear, focusEl, errorText } from './dom.js';
 import { formatDate, sameDay } from './format.js';
 
 /** Page heading; focused after navigation so screen readers announce the page. */
@@ -174,4 +174,26 @@ export function timeElement(iso, { todayStyle = 'time', testid = null, dash = tr
   if (Number.isNaN(d.getTime())) return h('span', null, String(iso));
   return h('time', { datetime: iso, title: formatDate(d, 'full'), dataset: testid ? { testid } : undefined },
     formatDate(d, sameDay(d) ? todayStyle : 'short'));
+}
+
+/**
+ * A view's list loader: marks `table` busy while loading, drops an answer that a newer load superseded or that
+ * comes after the user left the view, and shows a failure in `messages` (a 401 is the sign-in page's business).
+ * `fetch` returns the answer; `apply` puts it into the view's state and renders.
+ */
+export function listLoader({ table, ctx, messages, fetch, apply }) {
+  let latest = 0;
+  return async function load() {
+    const seq = ++latest;
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await fetch();
+      if (!ctx.isCurrent() || seq !== latest) return; // a newer load supersedes this one
+      apply(answer);
+    } catch (err) {
+      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
+    } finally {
+      if (seq === latest) table.setAttribute('aria-busy', 'false');
+    }
+  };
 }

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, timeEl, errorText } from '../dom.js';
-import { pageHeader, messageArea, secretBox, field, preserveFocus } from '../components.js';
+import { pageHeader, messageArea, secretBox, field, preserveFocus, listLoader } from '../components.js';
 
 export function render(main, ctx) {
   const state = { keys: [], loaded: false, busy: new Set(), confirmRevoke: null };
@@ -154,25 +154,17 @@ export function render(main, ctx) {
     }
   }
 
-  let pendingLoads = 0;
-  let loadSeq = 0;
-  async function load() {
-    pendingLoads += 1;
-    const seq = ++loadSeq;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const r = await api.listApiKeys();
-      if (!ctx.isCurrent() || seq !== loadSeq) return; // a newer load supersedes this one
+  const load = listLoader({
+    table,
+    ctx,
+    messages,
+    fetch: () => api.listApiKeys(),
+    apply: (r) => {
       state.keys = (r && r.apiKeys) || [];
       state.loaded = true;
       renderTable();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    } finally {
-      pendingLoads -= 1;
-      if (pendingLoads === 0) table.setAttribute('aria-busy', 'false');
-    }
-  }
+    },
+  });
 
   renderTable();
   load();

@@ -11,7 +11,7 @@
 import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
+import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid, listLoader } from '../components.js';
 import {
   browserTimeZone, validTimeZone, zoneDatalist, scheduleSummary, checkField, scheduleEditor,
 } from '../schedule.js';
@@ -760,13 +760,12 @@ export function render(main, ctx) {
 
   // ---- Loading -------------------------------------------------------------------------------
 
-  let loadSeq = 0;
-  async function load() {
-    const seq = ++loadSeq;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const [c, u, p, d] = await Promise.all([campaignsApi.list(), campaignsApi.users(), campaignsApi.providers(), campaignsApi.dialers()]);
-      if (!ctx.isCurrent() || seq !== loadSeq) return;
+  const load = listLoader({
+    table,
+    ctx,
+    messages,
+    fetch: () => Promise.all([campaignsApi.list(), campaignsApi.users(), campaignsApi.providers(), campaignsApi.dialers()]),
+    apply: ([c, u, p, d]) => {
       state.campaigns = (c && c.campaigns) || [];
       state.users = (u && u.users) || [];
       state.providers = (p && p.providers) || [];
@@ -775,12 +774,8 @@ export function render(main, ctx) {
       if (state.confirmDelete !== null && !state.campaigns.some((x) => x.id === state.confirmDelete)) state.confirmDelete = null;
       form.fillOptions();
       renderTable();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    } finally {
-      if (seq === loadSeq) table.setAttribute('aria-busy', 'false');
-    }
-  }
+    },
+  });
 
   renderTable();
   load();

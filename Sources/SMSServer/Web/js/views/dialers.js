@@ -11,7 +11,7 @@
 import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
+import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid, listLoader } from '../components.js';
 import { ALWAYS_OPEN, isAlwaysOpen, scheduleSummary, checkField, scheduleEditor, zoneDatalist } from '../schedule.js';
 
 const enc = encodeURIComponent;
@@ -379,13 +379,12 @@ export function render(main, ctx) {
 
   // ---- Loading -------------------------------------------------------------------------------
 
-  let loadSeq = 0;
-  async function load() {
-    const seq = ++loadSeq;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const [d, p, c] = await Promise.all([dialersApi.list(), dialersApi.providers(), dialersApi.campaigns()]);
-      if (!ctx.isCurrent() || seq !== loadSeq) return;
+  const load = listLoader({
+    table,
+    ctx,
+    messages,
+    fetch: () => Promise.all([dialersApi.list(), dialersApi.providers(), dialersApi.campaigns()]),
+    apply: ([d, p, c]) => {
       state.dialers = (d && d.dialers) || [];
       state.providers = (p && p.providers) || [];
       state.campaigns = (c && c.campaigns) || [];
@@ -394,12 +393,8 @@ export function render(main, ctx) {
       form.fillSelects();
       form.fillCampaigns();
       renderTable();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    } finally {
-      if (seq === loadSeq) table.setAttribute('aria-busy', 'false');
-    }
-  }
+    },
+  });
 
   renderTable();
   load();

@@ -12,7 +12,7 @@
 import { request } from '../api.js';
 import { t, lang, TABLES } from '../i18n.js';
 import { h, clear, errorText, focusEl } from '../dom.js';
-import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
+import { pageHeader, messageArea, field, preserveFocus, fillTableBody, deleteControl, focusTestid, listLoader } from '../components.js';
 
 const enc = encodeURIComponent;
 const providersApi = {
@@ -772,26 +772,18 @@ export function render(main, ctx) {
 
   // ---- Loading -------------------------------------------------------------------
 
-  let pendingLoads = 0;
-  let loadSeq = 0;
-  async function load() {
-    pendingLoads += 1;
-    const seq = ++loadSeq;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const r = await providersApi.list();
-      if (!ctx.isCurrent() || seq !== loadSeq) return; // a newer load supersedes this one
+  const load = listLoader({
+    table,
+    ctx,
+    messages,
+    fetch: () => providersApi.list(),
+    apply: (r) => {
       state.providers = (r && r.providers) || [];
       state.loaded = true;
       if (state.confirmDelete !== null && !state.providers.some((p) => p.id === state.confirmDelete)) state.confirmDelete = null;
       renderTable();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    } finally {
-      pendingLoads -= 1;
-      if (pendingLoads === 0) table.setAttribute('aria-busy', 'false');
-    }
-  }
+    },
+  });
 
   async function loadTypes() {
     if (!form) return;

@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { t, LANGUAGES } from '../i18n.js';
 import { validTimeZone, zoneDatalist } from '../schedule.js';
 import { h, clear, timeEl, errorText } from '../dom.js';
-import { pageHeader, messageArea, secretBox, field, preserveFocus } from '../components.js';
+import { pageHeader, messageArea, secretBox, field, preserveFocus, listLoader } from '../components.js';
 
 const ROLES = ['admin', 'supervisor', 'agent'];
 
@@ -312,25 +312,17 @@ export function render(main, ctx) {
     });
   }
 
-  let pendingLoads = 0;
-  let loadSeq = 0;
-  async function load() {
-    pendingLoads += 1;
-    const seq = ++loadSeq;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const r = await api.listUsers();
-      if (!ctx.isCurrent() || seq !== loadSeq) return; // a newer load supersedes this one
+  const load = listLoader({
+    table,
+    ctx,
+    messages,
+    fetch: () => api.listUsers(),
+    apply: (r) => {
       state.users = (r && r.users) || [];
       state.loaded = true;
       renderTable();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    } finally {
-      pendingLoads -= 1;
-      if (pendingLoads === 0) table.setAttribute('aria-busy', 'false');
-    }
-  }
+    },
+  });
 
   renderTable();
   load();

@@ -5,7 +5,7 @@
 import { request } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, timeEl, errorText } from '../dom.js';
-import { pageHeader, messageArea, secretBox, field, preserveFocus, fillTableBody, deleteControl, focusTestid } from '../components.js';
+import { pageHeader, messageArea, secretBox, field, preserveFocus, fillTableBody, deleteControl, focusTestid, listLoader } from '../components.js';
 
 const enc = encodeURIComponent;
 const webhookApi = {
@@ -383,22 +383,17 @@ export function render(main, ctx) {
     }
   }
 
-  let loadSeq = 0;
-  async function load() {
-    const seq = ++loadSeq;
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const r = await webhookApi.list();
-      if (!ctx.isCurrent() || seq !== loadSeq) return;
+  const load = listLoader({
+    table,
+    ctx,
+    messages,
+    fetch: () => webhookApi.list(),
+    apply: (r) => {
       state.hooks = (r && r.webhooks) || [];
       state.loaded = true;
       renderTable();
-    } catch (err) {
-      if (ctx.isCurrent() && err.status !== 401) messages.fail(errorText(err));
-    } finally {
-      if (seq === loadSeq) table.setAttribute('aria-busy', 'false');
-    }
-  }
+    },
+  });
 
   renderTable();
   renderLog();
